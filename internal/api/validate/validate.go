@@ -1,0 +1,224 @@
+// Package validate checks a decoded input against its model shape: required
+// members, string and list lengths, numeric ranges, enums and patterns. The
+// gateway turns the violations into each service's own validation error, so
+// handlers only enforce business rules.
+package validate
+
+import (
+	"fmt"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/nephele-dev/nephele/internal/api/model"
+	"github.com/nephele-dev/nephele/internal/protocol"
+)
+
+// Violation is one broken constraint.
+type Violation struct {
+	// Path is the member path in the service's wire spelling, e.g.
+	// "roleName" or "tags.1.member.key".
+	Path string
+	// Member is the top-level member name as the model spells it.
+	Member string
+	// Value is the offending value as AWS quotes it ("null", "'abc'", "12").
+	Value string
+	// Constraint is AWS's wording, e.g. "Member must not be null".
+	Constraint string
+	// Missing marks a required member that is absent.
+	Missing bool
+}
+
+// maxReported caps the violations listed, as AWS lists a handful.
+const maxReported = 10
+
+// Input validates in (a pointer to a generated input struct) against sh.
+func Input(in any, sh *model.Shape) []Violation {
+	if sh == nil {
+		return nil
+	}
+	var vs []Violation
+	walk(reflect.ValueOf(in), sh, "", "", &vs)
+	return vs
+}
+
+// Message renders violations in the Coral form that query and JSON AWS
+// services use: "1 validation error detected: Value null at 'roleName'
+// failed to satisfy constraint: Member must not be null".
+func Message(vs []Violation) string {
+	var b strings.Builder
+	if len(vs) == 1 {
+		b.WriteString("1 validation error detected: ")
+	} else {
+		fmt.Fprintf(&b, "%d validation errors detected: ", len(vs))
+	}
+	for i, v := range vs {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "Value %s at '%s' failed to satisfy constraint: %s", v.Value, v.Path, v.Constraint)
+	}
+	return b.String()
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+func walk(v reflect.Value, sh *model.Shape, path, top string, vs *[]Violation) {
+	if len(*vs) >= maxReported {
+		return
+	}
+	if (v.Kind() == reflect.Slice || v.Kind() == reflect.Map) && v.IsNil() {
+		return // absent, not empty
+	}
+	v = protocol.Indirect(v)
+	if !v.IsValid() {
+		return
+	}
+	switch sh.Type {
+	case "structure":
+		if v.Kind() != reflect.Struct {
+			return
+		}
+		for _, m := range sh.Members {
+			f := protocol.Field(v, m.Name)
+			p := joinPath(path, lowerFirst(m.Name))
+			t := top
+			if t == "" {
+				t = m.Name
+			}
+			if m.Required && (!f.IsValid() || absent(f)) {
+				*vs = append(*vs, Violation{Path: p, Member: t, Value: "null", Constraint: "Member must not be null", Missing: true})
+				continue
+			}
+			if f.IsValid() {
+				walk(f, m.Shape, p, t, vs)
+			}
+		}
+	case "list":
+		checkLen(v.Len(), sh, path, top, describe(v), vs)
+		for i := 0; i < v.Len(); i++ {
+			walk(v.Index(i), sh.Member.Shape, fmt.Sprintf("%s.%d.member", path, i+1), top, vs)
+		}
+	case "map":
+		checkLen(v.Len(), sh, path, top, describe(v), vs)
+		iter := v.MapRange()
+		for iter.Next() {
+			walk(iter.Key(), sh.Key.Shape, path+".key", top, vs)
+			walk(iter.Value(), sh.Value.Shape, path+".value", top, vs)
+		}
+	case "string":
+		s := v.String()
+		val := "'" + s + "'"
+		if sh.Sensitive {
+			val = "'******'"
+		}
+		checkLen(utf8.RuneCountInString(s), sh, path, top, val, vs)
+		if len(sh.Enum) > 0 && !sh.HasEnumValue(s) {
+			*vs = append(*vs, Violation{Path: path, Member: top, Value: val,
+				Constraint: "Member must satisfy enum value set: [" + strings.Join(sh.Enum, ", ") + "]"})
+		}
+		if re := pattern(sh); re != nil && !re.MatchString(s) {
+			*vs = append(*vs, Violation{Path: path, Member: top, Value: val,
+				Constraint: "Member must satisfy regular expression pattern: " + sh.Pattern})
+		}
+	case "integer", "long":
+		n := float64(v.Int())
+		checkRange(n, strconv.FormatInt(v.Int(), 10), sh, path, top, vs)
+	case "double", "float":
+		checkRange(v.Float(), strconv.FormatFloat(v.Float(), 'g', -1, 64), sh, path, top, vs)
+	case "blob":
+		checkLen(v.Len(), sh, path, top, "'java.nio.HeapByteBuffer'", vs)
+	}
+}
+
+// describe quotes a list or map the way Coral prints Java collections.
+func describe(v reflect.Value) string {
+	if v.Kind() == reflect.Map {
+		parts := make([]string, 0, v.Len())
+		iter := v.MapRange()
+		for iter.Next() {
+			parts = append(parts, fmt.Sprintf("%v=%v", iter.Key(), protocol.Indirect(iter.Value())))
+		}
+		return "'{" + strings.Join(parts, ", ") + "}'"
+	}
+	parts := make([]string, v.Len())
+	for i := range parts {
+		parts[i] = fmt.Sprint(protocol.Indirect(v.Index(i)))
+	}
+	return "'[" + strings.Join(parts, ", ") + "]'"
+}
+
+func absent(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface, reflect.Map:
+		return v.IsNil()
+	case reflect.Slice:
+		// A required blob may be empty but not missing; a required list
+		// that the client sent empty is present.
+		return v.IsNil()
+	}
+	return false
+}
+
+func joinPath(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+func checkLen(n int, sh *model.Shape, path, top, val string, vs *[]Violation) {
+	if sh.Min != nil && float64(n) < *sh.Min {
+		*vs = append(*vs, Violation{Path: path, Member: top, Value: val,
+			Constraint: "Member must have length greater than or equal to " + num(*sh.Min)})
+	}
+	if sh.Max != nil && float64(n) > *sh.Max {
+		*vs = append(*vs, Violation{Path: path, Member: top, Value: val,
+			Constraint: "Member must have length less than or equal to " + num(*sh.Max)})
+	}
+}
+
+func checkRange(n float64, text string, sh *model.Shape, path, top string, vs *[]Violation) {
+	if sh.Min != nil && n < *sh.Min {
+		*vs = append(*vs, Violation{Path: path, Member: top, Value: text,
+			Constraint: "Member must have value greater than or equal to " + num(*sh.Min)})
+	}
+	if sh.Max != nil && n > *sh.Max {
+		*vs = append(*vs, Violation{Path: path, Member: top, Value: text,
+			Constraint: "Member must have value less than or equal to " + num(*sh.Max)})
+	}
+}
+
+func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// patterns caches compiled shape patterns; nil marks a pattern Go's RE2
+// cannot express (lookarounds), which is then not enforced.
+var patterns sync.Map // *model.Shape → *regexp.Regexp
+
+var javaEscape = regexp.MustCompile(`\\u([0-9A-Fa-f]{4})`)
+
+func pattern(sh *model.Shape) *regexp.Regexp {
+	if sh.Pattern == "" {
+		return nil
+	}
+	if re, ok := patterns.Load(sh); ok {
+		return re.(*regexp.Regexp)
+	}
+	// Models write Java regexes: \uXXXX becomes RE2's \x{XXXX}. AWS matches
+	// the whole value.
+	src := javaEscape.ReplaceAllString(sh.Pattern, `\x{$1}`)
+	re, err := regexp.Compile(`^(?:` + src + `)$`)
+	if err != nil {
+		re = nil
+	}
+	patterns.Store(sh, re)
+	return re
+}
