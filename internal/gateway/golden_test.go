@@ -143,7 +143,7 @@ func form(svc, body string) map[string]string {
 }
 
 func cborBody(t *testing.T, v any) []byte {
-	em, err := cbor.EncOptions{Time: cbor.TimeUnixDynamic, TimeTag: cbor.EncTagRequired}.EncMode()
+	em, err := cbor.EncOptions{Sort: cbor.SortBytewiseLexical, Time: cbor.TimeUnixDynamic, TimeTag: cbor.EncTagRequired}.EncMode()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ var (
 
 func init() {
 	var err error
-	encMode, err = cbor.EncOptions{Time: cbor.TimeUnixDynamic, TimeTag: cbor.EncTagRequired}.EncMode()
+	encMode, err = cbor.EncOptions{Sort: cbor.SortBytewiseLexical, Time: cbor.TimeUnixDynamic, TimeTag: cbor.EncTagRequired}.EncMode()
 	if err != nil {
 		panic(err)
 	}
