@@ -270,3 +270,11 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+func newRequest(method, path string, headers map[string]string, body string) *http.Request {
+	req := httptest.NewRequest(method, "http://127.0.0.1:4566"+path, strings.NewReader(body))
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	return req
+}
