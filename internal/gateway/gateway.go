@@ -149,6 +149,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, req, codec, awserr.BadRequest("UnknownService", "%s", msg))
 		return
 	}
+	svc := e.Model()
+	req.Service = svc
+	codec = pickCodec(svc, r)
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, e.MaxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -161,9 +164,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Body = body
-	svc := e.Model()
-	req.Service = svc
-	codec = pickCodec(svc, r)
 
 	region := DefaultRegion
 	if signed && scope.Region != "" {
