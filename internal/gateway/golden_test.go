@@ -93,7 +93,11 @@ func fakeServices() []service.Service {
 			}),
 			service.Handle("DescribeLogGroups", func(ctx context.Context, in *logsapi.DescribeLogGroupsInput) (*logsapi.DescribeLogGroupsOutput, error) {
 				ms := fixedTime.UnixMilli()
-				return &logsapi.DescribeLogGroupsOutput{LogGroups: []logsapi.LogGroup{{LogGroupName: str(*in.LogGroupNamePrefix + "app"), CreationTime: &ms}}}, nil
+				prefix := ""
+				if in.LogGroupNamePrefix != nil {
+					prefix = *in.LogGroupNamePrefix
+				}
+				return &logsapi.DescribeLogGroupsOutput{LogGroups: []logsapi.LogGroup{{LogGroupName: str(prefix + "app"), CreationTime: &ms}}}, nil
 			}),
 		}},
 		&fakeService{name: "monitoring", model: cwapi.Model, ops: []service.Operation{
