@@ -27,7 +27,12 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/nephele-dev/nephele/internal/clock"
 )
+
+// wall is the real clock: a benchmark measures real time.
+var wall = clock.Real()
 
 // call is one API request both servers answer.
 type call struct {
@@ -99,7 +104,7 @@ func run(workers int, duration time.Duration, maxRequests int64, startups int) e
 		return err
 	}
 	defer stop(mProc)
-	time.Sleep(500 * time.Millisecond) // let both settle before reading idle memory
+	wall.Sleep(context.Background(), 500*time.Millisecond) // let both settle before reading idle memory
 	nIdle, mIdle := rssKiB(nProc.Process.Pid), rssKiB(mProc.Process.Pid)
 	fmt.Printf("%-34s %9.1f MiB %8.1f MiB %9.1f×  (moto/nephele; target: nephele < 20 MiB)\n", "idle RSS", float64(nIdle)/1024, float64(mIdle)/1024, float64(mIdle)/float64(nIdle))
 
@@ -164,8 +169,8 @@ func launch(s server) (*exec.Cmd, string, error) {
 // waitReady polls with a real API call until it is answered.
 func waitReady(url string, limit time.Duration) error {
 	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
+	deadline := wall.Now().Add(limit)
+	for wall.Now().Before(deadline) {
 		req, _ := newRequest(url, calls[0])
 		if resp, err := client.Do(req); err == nil {
 			io.Copy(io.Discard, resp.Body)
@@ -174,7 +179,7 @@ func waitReady(url string, limit time.Duration) error {
 				return nil
 			}
 		}
-		time.Sleep(time.Millisecond)
+		wall.Sleep(context.Background(), time.Millisecond)
 	}
 	return fmt.Errorf("not ready after %s", limit)
 }
@@ -187,12 +192,12 @@ func stop(cmd *exec.Cmd) {
 func startupTimes(s server, n int) ([]time.Duration, error) {
 	var out []time.Duration
 	for i := 0; i < n; i++ {
-		t0 := time.Now()
+		t0 := wall.Now()
 		cmd, _, err := launch(s)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, time.Since(t0))
+		out = append(out, wall.Since(t0))
 		stop(cmd)
 	}
 	return out, nil
@@ -219,7 +224,7 @@ func load(url string, c call, workers int, d time.Duration, maxRequests int64) (
 	var ok, failed, issued atomic.Int64
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	t0 := time.Now()
+	t0 := wall.Now()
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -245,7 +250,7 @@ func load(url string, c call, workers int, d time.Duration, maxRequests int64) (
 		}()
 	}
 	wg.Wait()
-	return float64(ok.Load()) / time.Since(t0).Seconds(), failed.Load()
+	return float64(ok.Load()) / wall.Since(t0).Seconds(), failed.Load()
 }
 
 // rssKiB reads the resident set of a process and its children from /proc.
