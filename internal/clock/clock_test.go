@@ -2,14 +2,16 @@ package clock
 
 import (
 	"context"
-	"sync/atomic"
+	"math"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func fired(c <-chan time.Time) (time.Time, bool) {
+// received returns a value waiting on c without blocking.
+func received(c <-chan time.Time) (time.Time, bool) {
 	select {
 	case t := <-c:
 		return t, true
@@ -18,150 +20,425 @@ func fired(c <-chan time.Time) (time.Time, bool) {
 	}
 }
 
-func TestFakeTimers(t *testing.T) {
-	t.Run("timers fire in order on Advance", func(t *testing.T) {
-		f := NewFake(epoch)
-		late, early := f.NewTimer(2*time.Second), f.NewTimer(time.Second)
-		f.Advance(999 * time.Millisecond)
-		if _, ok := fired(early.C()); ok {
-			t.Fatal("fired early")
-		}
-		f.Advance(time.Millisecond)
-		if at, ok := fired(early.C()); !ok || !at.Equal(epoch.Add(time.Second)) {
-			t.Fatalf("early timer: %v %v", at, ok)
-		}
-		f.Advance(time.Hour)
-		if at, ok := fired(late.C()); !ok || !at.Equal(epoch.Add(2*time.Second)) {
-			t.Fatalf("late timer fired at %v (%v), want its deadline", at, ok)
-		}
-		if got := f.Now(); !got.Equal(epoch.Add(time.Hour + time.Second)) {
-			t.Fatalf("now = %v", got)
-		}
-	})
-	t.Run("Stop prevents firing", func(t *testing.T) {
-		f := NewFake(epoch)
-		tm := f.NewTimer(time.Second)
-		if !tm.Stop() || tm.Stop() {
-			t.Fatal("Stop should report armed once")
-		}
-		f.Advance(time.Minute)
-		if _, ok := fired(tm.C()); ok {
-			t.Fatal("stopped timer fired")
-		}
-	})
-	t.Run("Reset re-arms", func(t *testing.T) {
-		f := NewFake(epoch)
-		tm := f.NewTimer(time.Second)
-		tm.Reset(10 * time.Second)
-		f.Advance(5 * time.Second)
-		if _, ok := fired(tm.C()); ok {
-			t.Fatal("fired at the old deadline")
-		}
-		f.Advance(5 * time.Second)
-		if _, ok := fired(tm.C()); !ok {
-			t.Fatal("did not fire at the new deadline")
-		}
-	})
-	t.Run("ticker delivers each period", func(t *testing.T) {
-		f := NewFake(epoch)
-		tk := f.NewTicker(time.Minute)
-		for i := 1; i <= 3; i++ {
-			f.Advance(time.Minute)
-			if at, ok := fired(tk.C()); !ok || !at.Equal(epoch.Add(time.Duration(i)*time.Minute)) {
-				t.Fatalf("tick %d: %v %v", i, at, ok)
+func wantFired(t *testing.T, c <-chan time.Time, at time.Time) {
+	t.Helper()
+	got, ok := received(c)
+	if !ok {
+		t.Fatalf("nothing received, want a value at %v", at)
+	}
+	if !got.Equal(at) {
+		t.Fatalf("received %v, want %v", got, at)
+	}
+}
+
+func wantQuiet(t *testing.T, c <-chan time.Time) {
+	t.Helper()
+	if got, ok := received(c); ok {
+		t.Fatalf("received %v, want nothing", got)
+	}
+}
+
+func TestFake(t *testing.T) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, f *Fake)
+	}{
+		{"timers fire in order at their deadlines", func(t *testing.T, f *Fake) {
+			c, a, b := f.NewTimer(3*time.Second), f.NewTimer(time.Second), f.NewTimer(2*time.Second)
+			f.Advance(999 * time.Millisecond)
+			wantQuiet(t, a.C())
+			f.Advance(time.Millisecond)
+			wantFired(t, a.C(), epoch.Add(time.Second))
+			wantQuiet(t, b.C())
+			f.Advance(time.Hour)
+			wantFired(t, b.C(), epoch.Add(2*time.Second))
+			wantFired(t, c.C(), epoch.Add(3*time.Second))
+			if got := f.Now(); !got.Equal(epoch.Add(time.Hour + time.Second)) {
+				t.Fatalf("Now = %v", got)
 			}
+		}},
+		{"zero or negative duration fires at once", func(t *testing.T, f *Fake) {
+			wantFired(t, f.NewTimer(0).C(), epoch)
+			wantFired(t, f.NewTimer(-time.Second).C(), epoch)
+			done := make(chan struct{})
+			f.AfterFunc(0, func() { close(done) })
+			<-done
+		}},
+		{"Stop prevents firing", func(t *testing.T, f *Fake) {
+			tm := f.NewTimer(time.Second)
+			if !tm.Stop() || tm.Stop() {
+				t.Fatal("Stop should report a pending timer once")
+			}
+			f.Advance(time.Minute)
+			wantQuiet(t, tm.C())
+		}},
+		{"Stop discards an unreceived value", func(t *testing.T, f *Fake) {
+			tm := f.NewTimer(time.Second)
+			f.Advance(time.Second)
+			if !tm.Stop() {
+				t.Fatal("Stop = false with a value not yet received")
+			}
+			wantQuiet(t, tm.C())
+		}},
+		{"Reset re-arms", func(t *testing.T, f *Fake) {
+			tm := f.NewTimer(time.Second)
+			if !tm.Reset(10 * time.Second) {
+				t.Fatal("Reset of a pending timer = false")
+			}
+			f.Advance(5 * time.Second)
+			wantQuiet(t, tm.C())
+			f.Advance(5 * time.Second)
+			wantFired(t, tm.C(), epoch.Add(10*time.Second))
+			if tm.Reset(time.Second) {
+				t.Fatal("Reset of a fired and received timer = true")
+			}
+			f.Advance(time.Second)
+			wantFired(t, tm.C(), epoch.Add(11*time.Second))
+		}},
+		{"Reset discards a stale value", func(t *testing.T, f *Fake) {
+			tm := f.NewTimer(time.Second)
+			f.Advance(time.Second)
+			tm.Reset(time.Minute)
+			wantQuiet(t, tm.C())
+			f.Advance(time.Minute)
+			wantFired(t, tm.C(), epoch.Add(time.Minute+time.Second))
+		}},
+		{"ticker delivers each period", func(t *testing.T, f *Fake) {
+			tk := f.NewTicker(time.Minute)
+			for i := 1; i <= 3; i++ {
+				f.Advance(time.Minute)
+				wantFired(t, tk.C(), epoch.Add(time.Duration(i)*time.Minute))
+			}
+			tk.Stop()
+			f.Advance(time.Hour)
+			wantQuiet(t, tk.C())
+		}},
+		{"ticker keeps the oldest tick and its schedule when the reader is slow", func(t *testing.T, f *Fake) {
+			tk := f.NewTicker(time.Minute)
+			f.Advance(3*time.Minute + 30*time.Second)
+			wantFired(t, tk.C(), epoch.Add(time.Minute))
+			wantQuiet(t, tk.C())
+			f.Advance(30 * time.Second)
+			wantFired(t, tk.C(), epoch.Add(4*time.Minute))
+		}},
+		{"ticker Reset changes the period and Stop discards a tick", func(t *testing.T, f *Fake) {
+			tk := f.NewTicker(time.Minute)
+			f.Advance(time.Minute)
+			tk.Reset(time.Second)
+			wantQuiet(t, tk.C())
+			f.Advance(time.Second)
+			wantFired(t, tk.C(), epoch.Add(time.Minute+time.Second))
+			f.Advance(time.Second)
+			tk.Stop()
+			wantQuiet(t, tk.C())
+		}},
+		{"advancing a day past a 1ns ticker is instant", func(t *testing.T, f *Fake) {
+			tk := f.NewTicker(time.Nanosecond)
+			f.Advance(24 * time.Hour)
+			wantFired(t, tk.C(), epoch.Add(time.Nanosecond))
+			f.Advance(time.Nanosecond)
+			wantFired(t, tk.C(), epoch.Add(24*time.Hour+time.Nanosecond))
+		}},
+		{"AfterFunc runs in its own goroutine", func(t *testing.T, f *Fake) {
+			release, done := make(chan struct{}), make(chan struct{})
+			tm := f.AfterFunc(time.Second, func() { <-release; close(done) })
+			if tm.C() != nil {
+				t.Fatal("AfterFunc timer has a channel")
+			}
+			f.Advance(time.Second) // would deadlock if the callback ran inline
+			close(release)
+			<-done
+		}},
+		{"AfterFunc Stop prevents the call", func(t *testing.T, f *Fake) {
+			tm := f.AfterFunc(time.Second, func() { t.Error("stopped AfterFunc ran") })
+			if !tm.Stop() {
+				t.Fatal("Stop = false before the deadline")
+			}
+			f.Advance(time.Minute)
+		}},
+		{"Set fires like Advance", func(t *testing.T, f *Fake) {
+			tm := f.NewTimer(time.Hour)
+			f.Set(epoch.Add(2 * time.Hour))
+			wantFired(t, tm.C(), epoch.Add(time.Hour))
+		}},
+		{"Sleep returns on advance", func(t *testing.T, f *Fake) {
+			errc := make(chan error)
+			go func() { errc <- f.Sleep(context.Background(), time.Minute) }()
+			if err := f.BlockUntilWaiters(t.Context(), 1); err != nil {
+				t.Fatal(err)
+			}
+			f.Advance(time.Minute)
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"Sleep returns on cancel", func(t *testing.T, f *Fake) {
+			ctx, cancel := context.WithCancel(t.Context())
+			errc := make(chan error)
+			go func() { errc <- f.Sleep(ctx, time.Minute) }()
+			if err := f.BlockUntilWaiters(t.Context(), 1); err != nil {
+				t.Fatal(err)
+			}
+			cancel()
+			if err := <-errc; err != context.Canceled {
+				t.Fatalf("err = %v", err)
+			}
+			if n := f.Waiters(); n != 0 {
+				t.Fatalf("Waiters after cancel = %d", n)
+			}
+		}},
+		{"Sleep of zero returns at once", func(t *testing.T, f *Fake) {
+			if err := f.Sleep(t.Context(), 0); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			cancel()
+			if err := f.Sleep(ctx, 0); err != context.Canceled {
+				t.Fatalf("Sleep(0) with a done context = %v", err)
+			}
+		}},
+		{"Waiters counts armed timers, tickers and AfterFuncs", func(t *testing.T, f *Fake) {
+			a := f.NewTimer(time.Second)
+			f.NewTicker(time.Second)
+			f.AfterFunc(time.Second, func() {})
+			if n := f.Waiters(); n != 3 {
+				t.Fatalf("Waiters = %d, want 3", n)
+			}
+			a.Stop()
+			f.Advance(time.Second) // the AfterFunc fires; the ticker stays armed
+			if n := f.Waiters(); n != 1 {
+				t.Fatalf("Waiters = %d, want 1", n)
+			}
+		}},
+		{"BlockUntilWaiters gives up when ctx ends", func(t *testing.T, f *Fake) {
+			ctx, cancel := context.WithCancel(t.Context())
+			cancel()
+			if err := f.BlockUntilWaiters(ctx, 1); err != context.Canceled {
+				t.Fatalf("err = %v", err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.run(t, NewFake(epoch)) })
+	}
+}
+
+func TestFakeRefusesToGoBackwards(t *testing.T) {
+	tests := []struct {
+		name string
+		move func(f *Fake)
+	}{
+		{"Advance by a negative duration", func(f *Fake) { f.Advance(-time.Second) }},
+		{"Set to an earlier time", func(f *Fake) { f.Set(epoch.Add(-time.Second)) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Error("did not panic")
+				}
+			}()
+			tt.move(NewFake(epoch))
+		})
+	}
+}
+
+func TestNewScaledRejectsBadScale(t *testing.T) {
+	tests := []struct {
+		name  string
+		scale float64
+	}{
+		{"zero", 0}, {"negative", -1}, {"NaN", math.NaN()}, {"infinite", math.Inf(1)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("NewScaled(%v) did not panic", tt.scale)
+				}
+			}()
+			NewScaled(tt.scale)
+		})
+	}
+}
+
+// TestTimesHaveNoMonotonicReading: a monotonic reading would make == differ
+// between a fresh time and the same time read back from the store.
+func TestTimesHaveNoMonotonicReading(t *testing.T) {
+	clocks := map[string]Clock{
+		"real": Real(), "scale 1": NewScaled(1), "scale 60": NewScaled(60), "fake": NewFake(time.Now()),
+	}
+	for name, c := range clocks {
+		if now := c.Now(); now != now.Round(0) {
+			t.Errorf("%s: Now() = %v has a monotonic reading", name, now)
 		}
-		tk.Stop()
-		f.Advance(time.Hour)
-		if _, ok := fired(tk.C()); ok {
-			t.Fatal("stopped ticker ticked")
-		}
-	})
-	t.Run("AfterFunc runs", func(t *testing.T) {
-		f := NewFake(epoch)
-		done := make(chan struct{})
-		f.AfterFunc(time.Second, func() { close(done) })
-		f.Advance(time.Second)
-		<-done
-	})
-	t.Run("Sleep returns on advance and on cancel", func(t *testing.T) {
-		f := NewFake(epoch)
-		errc := make(chan error)
-		go func() { errc <- f.Sleep(context.Background(), time.Minute) }()
-		if err := f.BlockUntilWaiters(context.Background(), 1); err != nil {
-			t.Fatal(err)
-		}
-		f.Advance(time.Minute)
-		if err := <-errc; err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		go func() { errc <- f.Sleep(ctx, time.Minute) }()
-		f.BlockUntilWaiters(context.Background(), 1)
-		cancel()
-		if err := <-errc; err != context.Canceled {
-			t.Fatalf("err = %v", err)
-		}
-		if n := f.Waiters(); n != 0 {
-			t.Fatalf("waiters after cancel = %d", n)
-		}
-	})
-	t.Run("Waiters counts armed timers", func(t *testing.T) {
-		f := NewFake(epoch)
-		a := f.NewTimer(time.Second)
-		f.NewTicker(time.Second)
-		if n := f.Waiters(); n != 2 {
-			t.Fatalf("waiters = %d", n)
-		}
-		a.Stop()
-		f.Advance(time.Second) // the ticker stays armed
-		if n := f.Waiters(); n != 1 {
-			t.Fatalf("waiters = %d", n)
+	}
+}
+
+// TestScaled runs the scaled clock inside a synctest bubble, where the
+// runtime timers it rides on follow the bubble's fake time, so fire times
+// can be checked exactly.
+func TestScaled(t *testing.T) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, c Clock)
+	}{
+		{"a 1s timer fires after 1ms real at its simulated deadline", func(t *testing.T, c Clock) {
+			start, realStart := c.Now(), time.Now()
+			at := <-c.NewTimer(time.Second).C()
+			if got := at.Sub(start); got != time.Second {
+				t.Errorf("simulated wait %v, want 1s", got)
+			}
+			if got := time.Since(realStart); got != time.Millisecond {
+				t.Errorf("real wait %v, want 1ms", got)
+			}
+		}},
+		{"Now runs scale times faster", func(t *testing.T, c Clock) {
+			start := c.Now()
+			time.Sleep(time.Second)
+			if got := c.Since(start); got != 1000*time.Second {
+				t.Errorf("after 1s real, %v simulated, want 1000s", got)
+			}
+		}},
+		{"Stop prevents firing", func(t *testing.T, c Clock) {
+			tm := c.NewTimer(time.Second)
+			if !tm.Stop() {
+				t.Fatal("Stop of a pending timer = false")
+			}
+			time.Sleep(time.Second)
+			wantQuiet(t, tm.C())
+		}},
+		{"Stop and Reset discard an unreceived value", func(t *testing.T, c Clock) {
+			tm := c.NewTimer(time.Second)
+			time.Sleep(time.Second)
+			if !tm.Reset(time.Second) {
+				t.Fatal("Reset with a value not yet received = false")
+			}
+			wantQuiet(t, tm.C())
+			time.Sleep(time.Second)
+			if !tm.Stop() {
+				t.Fatal("Stop with a value not yet received = false")
+			}
+			wantQuiet(t, tm.C())
+		}},
+		{"ticker keeps its schedule and drops ticks a slow reader misses", func(t *testing.T, c Clock) {
+			start := c.Now()
+			tk := c.NewTicker(time.Second)
+			defer tk.Stop()
+			wantTick := func(n int) {
+				t.Helper()
+				if got := (<-tk.C()).Sub(start); got != time.Duration(n)*time.Second {
+					t.Fatalf("tick at %v, want %ds", got, n)
+				}
+			}
+			wantTick(1)
+			wantTick(2)
+			time.Sleep(3500 * time.Microsecond) // 3.5 simulated seconds
+			wantTick(3)                         // buffered while the reader slept
+			wantTick(6)                         // 4 and 5 were dropped
+			tk.Reset(10 * time.Second)
+			wantTick(16)
+		}},
+		{"AfterFunc runs and Stop prevents it", func(t *testing.T, c Clock) {
+			done := make(chan time.Time, 1)
+			c.AfterFunc(time.Minute, func() { done <- c.Now() })
+			stopped := c.AfterFunc(time.Minute, func() { t.Error("stopped AfterFunc ran") })
+			if !stopped.Stop() {
+				t.Fatal("Stop = false before the deadline")
+			}
+			start := c.Now()
+			if got := (<-done).Sub(start); got != time.Minute {
+				t.Errorf("AfterFunc ran after %v, want 1m", got)
+			}
+		}},
+		{"Sleep returns after the scaled duration or on cancel", func(t *testing.T, c Clock) {
+			start := c.Now()
+			if err := c.Sleep(t.Context(), time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			if got := c.Since(start); got != time.Hour {
+				t.Errorf("slept %v, want 1h", got)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			time.AfterFunc(time.Millisecond, cancel)
+			if err := c.Sleep(ctx, time.Hour); err != context.Canceled {
+				t.Errorf("Sleep = %v, want context.Canceled", err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) { tt.run(t, NewScaled(1000)) })
+		})
+	}
+}
+
+func TestScaledTimerNeverFiresEarly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// 1s/3 is not a whole number of nanoseconds; rounding down would
+		// wake a controller just before its deadline.
+		c := NewScaled(3)
+		start := c.Now()
+		if got := (<-c.NewTimer(time.Second).C()).Sub(start); got < time.Second {
+			t.Errorf("fired after %v simulated, want ≥ 1s", got)
 		}
 	})
 }
 
-// TestScaled uses real time because it tests the real and scaled clocks
-// themselves; bounds are generous so a loaded machine does not flake.
-func TestScaled(t *testing.T) {
-	c := NewScaled(1000)
+func TestScaledHugeDurationDoesNotOverflow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// A slow clock doubles the real duration, which must saturate
+		// rather than wrap negative and fire at once.
+		tm := NewScaled(0.5).NewTimer(math.MaxInt64)
+		time.Sleep(1000 * time.Hour)
+		wantQuiet(t, tm.C())
+		tm.Stop()
+	})
+}
+
+// TestScaledRealTime checks the scaled clock against the machine's real
+// clock, outside any bubble. The bounds cannot flake: Now is bracketed by
+// real readings taken just inside and just outside it.
+func TestScaledRealTime(t *testing.T) {
+	const scale = 1000
+	c := NewScaled(scale)
+
+	outerStart := time.Now()
+	simStart := c.Now()
+	innerStart := time.Now()
+	time.Sleep(20 * time.Millisecond)
+	innerEnd := time.Now()
+	simEnd := c.Now()
+	outerEnd := time.Now()
+	sim := simEnd.Sub(simStart)
+	if lo, hi := innerEnd.Sub(innerStart)*scale, outerEnd.Sub(outerStart)*scale+time.Microsecond; sim < lo || sim > hi {
+		t.Errorf("simulated %v, want within [%v, %v]", sim, lo, hi)
+	}
+
+	realStart := time.Now()
 	start := c.Now()
-	tm := c.NewTimer(time.Second) // 1 ms real
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
 	select {
-	case at := <-tm.C():
-		if d := at.Sub(start); d < time.Second {
-			t.Errorf("timer fired after %v simulated, want ≥ 1s", d)
+	case at := <-c.NewTimer(time.Second).C():
+		if got := at.Sub(start); got < time.Second {
+			t.Errorf("1s timer fired after %v simulated", got)
 		}
-	case <-ctx.Done():
-		t.Fatal("scaled timer did not fire")
-	}
-	var ticks atomic.Int32
-	done := make(chan struct{})
-	c.AfterFunc(10*time.Second, func() { ticks.Add(1); close(done) })
-	select {
-	case <-done:
-	case <-ctx.Done():
-		t.Fatal("scaled AfterFunc did not run")
-	}
-	tk := c.NewTicker(time.Second)
-	for i := 0; i < 3; i++ {
-		select {
-		case <-tk.C():
-		case <-ctx.Done():
-			t.Fatal("scaled ticker did not tick")
+		if got := time.Since(realStart); got < time.Millisecond {
+			t.Errorf("1s timer at scale 1000 fired after %v real, want ≥ 1ms", got)
 		}
+	case <-time.After(time.Second):
+		t.Fatal("1s timer at scale 1000 took over 1s real")
 	}
-	tk.Stop()
-	if err := c.Sleep(ctx, 2*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if elapsed := c.Since(start); elapsed < 13*time.Second {
-		t.Errorf("simulated elapsed %v, want ≥ 13s", elapsed)
-	}
-	r := Real()
-	if d := r.Since(r.Now()); d < 0 || d > time.Second {
-		t.Errorf("real clock Since(Now) = %v", d)
+}
+
+// TestRealFollowsTheWallClock: Real must not drift from the system clock
+// (as an anchor plus monotonic time would across a suspend or NTP step).
+func TestRealFollowsTheWallClock(t *testing.T) {
+	for name, c := range map[string]Clock{"Real": Real(), "scale 1": NewScaled(1)} {
+		before := time.Now().Round(0)
+		now := c.Now()
+		after := time.Now().Round(0)
+		if now.Before(before) || now.After(after) {
+			t.Errorf("%s: Now() = %v, outside [%v, %v]", name, now, before, after)
+		}
 	}
 }

@@ -7,12 +7,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 )
 
-// forbidden are the time functions that read or wait on the wall clock.
+// forbidden are the package time functions that read or wait on the wall
+// clock, bypassing --time-scale and the fake clock.
 var forbidden = map[string]bool{
 	"Now": true, "Sleep": true, "After": true, "AfterFunc": true, "NewTimer": true,
 	"NewTicker": true, "Tick": true, "Since": true, "Until": true,
@@ -20,34 +22,22 @@ var forbidden = map[string]bool{
 
 // TestNoDirectWallClock keeps every controller and timestamp on the project
 // clock: outside this package, non-test Go code must not call time.Now,
-// time.Sleep or the other wall-clock functions.
+// time.Sleep or the other wall-clock functions. Test files may, since some
+// (like this package's) test real time itself.
 func TestNoDirectWallClock(t *testing.T) {
-	root, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(root)
-		if parent == root {
-			t.Fatal("no go.mod above the test directory")
-		}
-		root = parent
-	}
+	root := moduleRoot(t)
 	self := filepath.Join(root, "internal", "clock")
 	fset := token.NewFileSet()
-	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.IsDir() {
-			switch d.Name() {
-			case "testdata", "vendor", ".git", "gen":
-				return filepath.SkipDir
-			}
-			if path == self {
+			name := d.Name()
+			// The go tool ignores "." and "_" directories and testdata;
+			// vendor is not ours and gen holds generators, not the server.
+			if path != root && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") ||
+				name == "testdata" || name == "vendor" || name == "gen" || path == self) {
 				return filepath.SkipDir
 			}
 			return nil
@@ -55,36 +45,114 @@ func TestNoDirectWallClock(t *testing.T) {
 		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 			return nil
 		}
+		rel, _ := filepath.Rel(root, path)
 		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
 		if err != nil {
-			return err
-		}
-		timeName := ""
-		for _, imp := range f.Imports {
-			if p, _ := strconv.Unquote(imp.Path.Value); p == "time" {
-				timeName = "time"
-				if imp.Name != nil {
-					timeName = imp.Name.Name
-				}
-			}
-		}
-		if timeName == "" {
+			t.Errorf("%s: %v", rel, err)
 			return nil
 		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			sel, ok := n.(*ast.SelectorExpr)
-			if !ok {
-				return true
-			}
-			if id, ok := sel.X.(*ast.Ident); ok && id.Name == timeName && forbidden[sel.Sel.Name] {
-				rel, _ := filepath.Rel(root, path)
-				t.Errorf("%s:%d: time.%s reads the wall clock; use clock.Clock", rel, fset.Position(sel.Pos()).Line, sel.Sel.Name)
-			}
-			return true
-		})
+		for _, c := range wallClockCalls(f) {
+			t.Errorf("%s:%d: time.%s reads the wall clock; use clock.Clock", rel, fset.Position(c.pos).Line, c.name)
+		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// moduleRoot walks up from the test's directory to go.mod, so the check
+// covers the whole module wherever go test runs it from.
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// wallClockUse is one reference to a forbidden time function.
+type wallClockUse struct {
+	name string
+	pos  token.Pos
+}
+
+// wallClockCalls finds references to forbidden time functions in f, under
+// whatever name f imports "time" as. Uses count as well as calls, since
+// passing time.Now as a func value escapes the clock just the same.
+func wallClockCalls(f *ast.File) []wallClockUse {
+	var names []string // the file's local names for package time
+	dot := false
+	for _, imp := range f.Imports {
+		if p, _ := strconv.Unquote(imp.Path.Value); p != "time" {
+			continue
+		}
+		switch {
+		case imp.Name == nil:
+			names = append(names, "time")
+		case imp.Name.Name == ".":
+			dot = true
+		case imp.Name.Name != "_":
+			names = append(names, imp.Name.Name)
+		}
+	}
+	var uses []wallClockUse
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.SelectorExpr:
+			if id, ok := n.X.(*ast.Ident); ok && slices.Contains(names, id.Name) && forbidden[n.Sel.Name] {
+				uses = append(uses, wallClockUse{n.Sel.Name, n.Sel.Pos()})
+			}
+		case *ast.CallExpr:
+			// Without type information a dot-imported Now is only
+			// recognisable as a bare call.
+			if id, ok := n.Fun.(*ast.Ident); ok && dot && forbidden[id.Name] {
+				uses = append(uses, wallClockUse{id.Name, id.Pos()})
+			}
+		}
+		return true
+	})
+	return uses
+}
+
+func TestWallClockCalls(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want []string
+	}{
+		{"plain import", `import "time"; func f() { time.Sleep(time.Now().Sub(time.Time{})) }`, []string{"Sleep", "Now"}},
+		{"renamed import", `import stdtime "time"; func f() { stdtime.After(1) }`, []string{"After"}},
+		{"dot import", `import . "time"; func f() { _ = Since(Time{}) }`, []string{"Since"}},
+		{"func value", `import "time"; var now = time.Now`, []string{"Now"}},
+		{"time types and constants are fine", `import "time"; var d time.Duration = time.Second; var t time.Time`, nil},
+		{"unrelated package named time", `import time "example.com/mytime"; func f() { time.Now() }`, nil},
+		{"blank import", `import _ "time"; func f() { clk.Now() }`, nil},
+		{"no import", `func f() { c.Now(); time.Now() }`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := parser.ParseFile(token.NewFileSet(), "x.go", "package p; "+tt.src, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, u := range wallClockCalls(f) {
+				got = append(got, u.name)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
