@@ -72,29 +72,17 @@ func syncDir(dir string) error {
 	return nil
 }
 
-func (s *boltStore) View(fn func(Tx) error) error {
-	var fnErr error
-	err := s.db.View(func(btx *bolt.Tx) error {
-		tx := &boltTx{tx: btx}
-		defer tx.finish()
-		fnErr = fn(tx)
-		return fnErr
-	})
-	if fnErr != nil {
-		return fnErr
-	}
-	if err != nil {
-		return fmt.Errorf("store: view: %w", err)
-	}
-	return nil
-}
+func (s *boltStore) View(fn func(Tx) error) error { return run(s.db.View, "view", fn) }
 
-func (s *boltStore) Update(fn func(Tx) error) error {
-	// fn's error is returned untouched so callers can match their own
-	// errors (AWS API errors, say); only the store's own failures, such
-	// as a failed commit or fsync, get wrapped.
+func (s *boltStore) Update(fn func(Tx) error) error { return run(s.db.Update, "update", fn) }
+
+// run runs fn in a bbolt transaction opened by begin. fn's error is returned
+// untouched so callers can match their own errors (AWS API errors, say);
+// only the store's own failures, such as a failed commit or fsync, get
+// wrapped.
+func run(begin func(func(*bolt.Tx) error) error, what string, fn func(Tx) error) error {
 	var fnErr error
-	err := s.db.Update(func(btx *bolt.Tx) error {
+	err := begin(func(btx *bolt.Tx) error {
 		tx := &boltTx{tx: btx}
 		defer tx.finish()
 		fnErr = fn(tx)
@@ -104,7 +92,7 @@ func (s *boltStore) Update(fn func(Tx) error) error {
 		return fnErr
 	}
 	if err != nil {
-		return fmt.Errorf("store: update: %w", err)
+		return fmt.Errorf("store: %s: %w", what, err)
 	}
 	return nil
 }
