@@ -42,6 +42,11 @@ func Input(in any, sh *model.Shape) []Violation {
 	}
 	var vs []Violation
 	walk(reflect.ValueOf(in), sh, "", "", &vs)
+	// walk stops descending at the cap, but one structure may add several
+	// violations at once.
+	if len(vs) > maxReported {
+		vs = vs[:maxReported]
+	}
 	return vs
 }
 
