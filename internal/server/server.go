@@ -1,0 +1,189 @@
+// Package server is nephele as a value: it opens the state, builds the
+// clock and the services, wires them together, and serves the gateway. The
+// binary's main and the tests both run it, so tests exercise the whole server
+// in-process.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/nephele-dev/nephele/internal/clock"
+	"github.com/nephele-dev/nephele/internal/gateway"
+	"github.com/nephele-dev/nephele/internal/iam"
+	"github.com/nephele-dev/nephele/internal/service"
+	"github.com/nephele-dev/nephele/internal/store"
+	"github.com/nephele-dev/nephele/internal/sts"
+)
+
+// Version is nephele's version, reported by /_nephele/health.
+var Version = "0.1.0-dev"
+
+// DefaultListen is where nephele serves unless told otherwise.
+const DefaultListen = "127.0.0.1:4566"
+
+// Config is everything the flags of cmd/nephele set.
+type Config struct {
+	// Listen is the address to serve; empty means DefaultListen.
+	Listen string
+	// TimeScale makes simulated time run this many times faster than real
+	// time; 0 means 1.
+	TimeScale float64
+	// DataDir keeps state durable across restarts; empty keeps it in memory.
+	DataDir string
+	// AccountID is the one account served; empty means 000000000000.
+	AccountID string
+	// Clock overrides the clock (tests pass a fake one).
+	Clock clock.Clock
+	// Logger receives logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Server is a running nephele.
+type Server struct {
+	cfg      Config
+	clock    clock.Clock
+	store    store.Store
+	services []service.Service
+	gateway  *gateway.Gateway
+	ln       net.Listener
+	http     *http.Server
+}
+
+// New validates cfg, opens the state and builds the services. A state
+// directory that cannot be opened stops start-up with a clear error.
+func New(cfg Config) (*Server, error) {
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if cfg.TimeScale == 0 {
+		cfg.TimeScale = 1
+	}
+	if cfg.TimeScale < 0 {
+		return nil, fmt.Errorf("time scale must be positive, got %v", cfg.TimeScale)
+	}
+	if cfg.AccountID == "" {
+		cfg.AccountID = "000000000000"
+	}
+	if len(cfg.AccountID) != 12 || strings.Trim(cfg.AccountID, "0123456789") != "" {
+		return nil, fmt.Errorf("account id must be 12 digits, got %q", cfg.AccountID)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &Server{cfg: cfg, clock: cfg.Clock}
+	if s.clock == nil {
+		if cfg.TimeScale == 1 {
+			s.clock = clock.Real()
+		} else {
+			s.clock = clock.NewScaled(cfg.TimeScale)
+		}
+	}
+	if cfg.DataDir != "" {
+		st, err := store.Open(cfg.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("opening state in %s: %w", cfg.DataDir, err)
+		}
+		s.store = st
+	} else {
+		s.store = store.NewMemory()
+	}
+
+	iamSvc := iam.New(s.store, s.clock)
+	stsSvc := sts.New(s.store, s.clock, iamSvc)
+	s.services = []service.Service{iamSvc, stsSvc}
+
+	gw, err := gateway.New(gateway.Config{
+		AccountID: cfg.AccountID,
+		Services:  s.services,
+		Reset:     s.Reset,
+		Version:   Version,
+		Logger:    cfg.Logger,
+	})
+	if err != nil {
+		s.store.Close()
+		return nil, err
+	}
+	s.gateway = gw
+	return s, nil
+}
+
+// Listen binds the configured address. It is separate from Serve so callers
+// learn the address (port 0 picks a free one) before serving.
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", s.cfg.Listen, err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Endpoint is the URL clients use, e.g. http://127.0.0.1:4566.
+func (s *Server) Endpoint() string { return "http://" + s.ln.Addr().String() }
+
+// Handler is the gateway, for tests that serve it themselves.
+func (s *Server) Handler() http.Handler { return s.gateway }
+
+// Serve serves until ctx ends, then shuts down gracefully: in-flight
+// requests finish (for up to 10 s), then every service stops its children.
+func (s *Server) Serve(ctx context.Context) error {
+	if s.ln == nil {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	s.http = &http.Server{
+		Handler:           s.gateway,
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := s.http.Shutdown(shutdownCtx)
+	if err2 := <-errc; !errors.Is(err2, http.ErrServerClosed) && err == nil {
+		err = err2
+	}
+	return err
+}
+
+// Reset drops all state and stops everything the services started.
+func (s *Server) Reset(ctx context.Context) error {
+	var errs []error
+	for _, svc := range s.services {
+		if r, ok := svc.(service.Resetter); ok {
+			errs = append(errs, r.Reset(ctx))
+		}
+	}
+	errs = append(errs, s.store.Reset())
+	return errors.Join(errs...)
+}
+
+// Close stops the services' background work and closes the state.
+func (s *Server) Close() error {
+	var errs []error
+	for _, svc := range s.services {
+		if c, ok := svc.(io.Closer); ok {
+			errs = append(errs, c.Close())
+		}
+	}
+	if s.ln != nil && s.http == nil {
+		errs = append(errs, s.ln.Close())
+	}
+	errs = append(errs, s.store.Close())
+	return errors.Join(errs...)
+}
