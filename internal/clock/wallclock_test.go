@@ -1,16 +1,17 @@
-package clock
+package clock_test
 
 import (
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/nephele-dev/nephele/internal/testenv"
 )
 
 // forbidden are the package time functions that read or wait on the wall
@@ -25,7 +26,7 @@ var forbidden = map[string]bool{
 // time.Sleep or the other wall-clock functions. Test files may, since some
 // (like this package's) test real time itself.
 func TestNoDirectWallClock(t *testing.T) {
-	root := moduleRoot(t)
+	root := testenv.RepoRoot(t)
 	self := filepath.Join(root, "internal", "clock")
 	fset := token.NewFileSet()
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -58,26 +59,6 @@ func TestNoDirectWallClock(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-}
-
-// moduleRoot walks up from the test's directory to go.mod, so the check
-// covers the whole module wherever go test runs it from.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
 	}
 }
 
