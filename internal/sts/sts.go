@@ -13,8 +13,8 @@ import (
 	"context"
 	"time"
 
-	api "github.com/nephele-dev/nephele/internal/api/sts"
 	"github.com/nephele-dev/nephele/internal/api/model"
+	api "github.com/nephele-dev/nephele/internal/api/sts"
 	"github.com/nephele-dev/nephele/internal/clock"
 	"github.com/nephele-dev/nephele/internal/service"
 	"github.com/nephele-dev/nephele/internal/store"
