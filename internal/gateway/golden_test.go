@@ -171,7 +171,7 @@ func goldenCases(t *testing.T) []goldenCase {
 		{"query_sts_bad_length", "POST", "/", form("sts", ""), []byte("Action=AssumeRole&Version=2011-06-15&RoleArn=arn&RoleSessionName=s")},
 		{"query_sts_unknown_action", "POST", "/", form("sts", ""), []byte("Action=Nope&Version=2011-06-15")},
 		{"query_sts_wrong_version", "POST", "/", form("sts", ""), []byte("Action=GetCallerIdentity&Version=2010-01-01")},
-		{"query_sts_not_implemented", "POST", "/", form("sts", ""), []byte("Action=GetSessionToken&Version=2011-06-15")},
+		{"query_sts_not_implemented", "POST", "/", form("sts", ""), []byte("Action=AssumeRoleWithSAML&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A000000000000%3Arole%2Fweb&PrincipalArn=arn%3Aaws%3Aiam%3A%3A000000000000%3Asaml-provider%2Fidp&SAMLAssertion=PHNhbWw%2B")},
 		{"query_unsigned_routed_by_version", "POST", "/", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, []byte("Action=GetCallerIdentity&Version=2011-06-15")},
 		{"query_iam_create_role_tags", "POST", "/", form("iam", ""), []byte("Action=CreateRole&Version=2010-05-08&RoleName=web&AssumeRolePolicyDocument=%7B%22Version%22%3A%222012-10-17%22%2C%22x%22%3A%22%3C%26%3E%22%7D&Tags.member.1.Key=env&Tags.member.1.Value=dev&Tags.member.2.Key=team&Tags.member.2.Value=a%20b")},
 		{"query_iam_entity_exists", "POST", "/", form("iam", ""), []byte("Action=CreateRole&Version=2010-05-08&RoleName=taken&AssumeRolePolicyDocument=%7B%7D")},
