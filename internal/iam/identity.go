@@ -15,14 +15,18 @@ import (
 
 // RoleByARN reports the unique ID ("AROA...") and MaxSessionDuration of
 // the role an ARN names, for AssumeRole. ok is false when the ARN names no
-// role of its account. The role is found by name, as the path in a role
-// ARN does not identify it.
+// role of its account. The ARN must be the role's exactly: its path
+// included, and its name in the role's own case ("Role names are case
+// sensitive when you assume a role", Troubleshooting IAM roles), although
+// IAM's own operations find a role by name in any case.
 func (s *Service) RoleByARN(_ context.Context, roleARN string) (roleID string, maxSessionDuration int32, ok bool, err error) {
 	a, perr := arn.Parse(roleARN)
 	if perr != nil || a.Service != "iam" || a.AccountID == "" || !strings.HasPrefix(a.Resource, "role/") {
 		return "", 0, false, nil
 	}
-	name := a.Resource[strings.LastIndex(a.Resource, "/")+1:]
+	rest := strings.TrimPrefix(a.Resource, "role")
+	i := strings.LastIndex(rest, "/")
+	path, name := rest[:i+1], rest[i+1:]
 	if name == "" {
 		return "", 0, false, nil
 	}
@@ -31,7 +35,7 @@ func (s *Service) RoleByARN(_ context.Context, roleARN string) (roleID string, m
 		ok, err = get(tx, bucketRoles, key(a.AccountID, name), &r)
 		return err
 	})
-	if err != nil || !ok {
+	if err != nil || !ok || r.Name != name || r.Path != path {
 		return "", 0, false, err
 	}
 	return r.ID, r.MaxSessionDuration, true, nil
