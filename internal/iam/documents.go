@@ -62,16 +62,10 @@ func parsePolicy(doc string) (top map[string]json.RawMessage, statements []map[s
 }
 
 // checkManagedPolicyDocument applies the rules IAM has for the document of
-// a managed policy (CreatePolicy, CreatePolicyVersion), on top of
-// checkPolicyDocument's grammar:
-//   - it is written in the current policy language, 2012-10-17; IAM answers
-//     a document without a Version, or with 2008-10-17, "Policy document
-//     must be version 2012-10-17 or greater.";
-//   - it is an identity-based policy: the principal is whoever it is
-//     attached to, so no statement names one ("Policy document should not
-//     specify a principal."), and every statement has an Action or
-//     NotAction and a Resource or NotResource ("Policy statement must
-//     contain actions." / "... resources.").
+// a managed policy (CreatePolicy, CreatePolicyVersion): it is an identity
+// policy (checkIdentityPolicy) written in the current policy language,
+// 2012-10-17; IAM answers a document without a Version, or with
+// 2008-10-17, "Policy document must be version 2012-10-17 or greater."
 func checkManagedPolicyDocument(doc string) error {
 	top, statements, err := parsePolicy(doc)
 	if err != nil {
@@ -81,6 +75,25 @@ func checkManagedPolicyDocument(doc string) error {
 	if json.Unmarshal(top["Version"], &version) != nil || version != "2012-10-17" {
 		return malformedPolicy("Policy document must be version 2012-10-17 or greater.")
 	}
+	return identityRules(statements)
+}
+
+// checkIdentityPolicy applies, on top of checkPolicyDocument's grammar, the
+// rules of identity-based policies, which grant permissions to whatever
+// they are attached to: no statement names a principal ("Policy document
+// should not specify a principal."), and every statement has an Action or
+// NotAction and a Resource or NotResource ("Policy statement must contain
+// actions." / "... resources."). Trust policies follow other rules.
+func checkIdentityPolicy(doc string) error {
+	_, statements, err := parsePolicy(doc)
+	if err != nil {
+		return err
+	}
+	return identityRules(statements)
+}
+
+// identityRules is checkIdentityPolicy on parsed statements.
+func identityRules(statements []map[string]json.RawMessage) error {
 	has := func(st map[string]json.RawMessage, members ...string) bool {
 		for _, m := range members {
 			if _, ok := st[m]; ok {

@@ -147,17 +147,17 @@ func TestGroupMembership(t *testing.T) {
 		status int
 		msg    string
 	}{
-		{"add_missing_user", second_(f.svc.AddUserToGroup(f.ctx, &api.AddUserToGroupInput{GroupName: s("devs"), UserName: s("ghost")})),
+		{"add_missing_user", second(f.svc.AddUserToGroup(f.ctx, &api.AddUserToGroupInput{GroupName: s("devs"), UserName: s("ghost")})),
 			"NoSuchEntity", http.StatusNotFound, "The user with name ghost cannot be found."},
-		{"add_to_missing_group", second_(f.svc.AddUserToGroup(f.ctx, &api.AddUserToGroupInput{GroupName: s("nogroup"), UserName: s("bob")})),
+		{"add_to_missing_group", second(f.svc.AddUserToGroup(f.ctx, &api.AddUserToGroupInput{GroupName: s("nogroup"), UserName: s("bob")})),
 			"NoSuchEntity", http.StatusNotFound, "The group with name nogroup cannot be found."},
-		{"remove_missing_user", second_(f.svc.RemoveUserFromGroup(f.ctx, &api.RemoveUserFromGroupInput{GroupName: s("devs"), UserName: s("ghost")})),
+		{"remove_missing_user", second(f.svc.RemoveUserFromGroup(f.ctx, &api.RemoveUserFromGroupInput{GroupName: s("devs"), UserName: s("ghost")})),
 			"NoSuchEntity", http.StatusNotFound, "The user with name ghost cannot be found."},
-		{"remove_from_missing_group", second_(f.svc.RemoveUserFromGroup(f.ctx, &api.RemoveUserFromGroupInput{GroupName: s("nogroup"), UserName: s("bob")})),
+		{"remove_from_missing_group", second(f.svc.RemoveUserFromGroup(f.ctx, &api.RemoveUserFromGroupInput{GroupName: s("nogroup"), UserName: s("bob")})),
 			"NoSuchEntity", http.StatusNotFound, "The group with name nogroup cannot be found."},
-		{"remove_non_member", second_(f.svc.RemoveUserFromGroup(f.ctx, &api.RemoveUserFromGroupInput{GroupName: s("devs"), UserName: s("bob")})),
+		{"remove_non_member", second(f.svc.RemoveUserFromGroup(f.ctx, &api.RemoveUserFromGroupInput{GroupName: s("devs"), UserName: s("bob")})),
 			"NoSuchEntity", http.StatusNotFound, "The user with name bob is not in group devs."},
-		{"groups_of_missing_user", second_(f.svc.ListGroupsForUser(f.ctx, &api.ListGroupsForUserInput{UserName: s("ghost")})),
+		{"groups_of_missing_user", second(f.svc.ListGroupsForUser(f.ctx, &api.ListGroupsForUserInput{UserName: s("ghost")})),
 			"NoSuchEntity", http.StatusNotFound, "The user with name ghost cannot be found."},
 	}
 	for _, tt := range tests {
@@ -289,23 +289,14 @@ func TestListGroups(t *testing.T) {
 	}
 	must(f.svc.CreateGroup(f.ctx, &api.CreateGroupInput{GroupName: s("eng"), Path: s("/eng/")}))
 
-	var pages [][]string
-	var marker *string
-	for {
+	pages := listPages(t, func(marker *string) ([]string, *bool, *string) {
 		out := must(f.svc.ListGroups(f.ctx, &api.ListGroupsInput{MaxItems: i32(2), Marker: marker}))
 		var names []string
 		for _, g := range out.Groups {
 			names = append(names, *g.GroupName)
 		}
-		pages = append(pages, names)
-		if !*out.IsTruncated {
-			if out.Marker != nil {
-				t.Errorf("last page has Marker %q", *out.Marker)
-			}
-			break
-		}
-		marker = out.Marker
-	}
+		return names, out.IsTruncated, out.Marker
+	})
 	if got, want := fmt.Sprint(pages), "[[Alpha bravo] [charlie delta] [eng]]"; got != want {
 		t.Errorf("pages = %s, want %s", got, want)
 	}
@@ -351,17 +342,17 @@ func TestGroupInlinePolicies(t *testing.T) {
 		status int
 		msg    string
 	}{
-		{"size_quota", second_(f.svc.PutGroupPolicy(f.ctx, &api.PutGroupPolicyInput{GroupName: s("g"), PolicyName: s("big2"), PolicyDocument: s(big)})),
+		{"size_quota", second(f.svc.PutGroupPolicy(f.ctx, &api.PutGroupPolicyInput{GroupName: s("g"), PolicyName: s("big2"), PolicyDocument: s(big)})),
 			"LimitExceeded", http.StatusConflict, "Maximum policy size of 5120 bytes exceeded for group g"},
-		{"get_missing_policy", second_(f.svc.GetGroupPolicy(f.ctx, &api.GetGroupPolicyInput{GroupName: s("g"), PolicyName: s("alpha")})),
+		{"get_missing_policy", second(f.svc.GetGroupPolicy(f.ctx, &api.GetGroupPolicyInput{GroupName: s("g"), PolicyName: s("alpha")})),
 			"NoSuchEntity", http.StatusNotFound, "The group policy with name alpha cannot be found."},
-		{"delete_missing_policy", second_(f.svc.DeleteGroupPolicy(f.ctx, &api.DeleteGroupPolicyInput{GroupName: s("g"), PolicyName: s("alpha")})),
+		{"delete_missing_policy", second(f.svc.DeleteGroupPolicy(f.ctx, &api.DeleteGroupPolicyInput{GroupName: s("g"), PolicyName: s("alpha")})),
 			"NoSuchEntity", http.StatusNotFound, "The group policy with name alpha cannot be found."},
-		{"put_missing_group", second_(f.svc.PutGroupPolicy(f.ctx, &api.PutGroupPolicyInput{GroupName: s("ghost"), PolicyName: s("p"), PolicyDocument: s(s3Policy)})),
+		{"put_missing_group", second(f.svc.PutGroupPolicy(f.ctx, &api.PutGroupPolicyInput{GroupName: s("ghost"), PolicyName: s("p"), PolicyDocument: s(s3Policy)})),
 			"NoSuchEntity", http.StatusNotFound, "The group with name ghost cannot be found."},
-		{"list_missing_group", second_(f.svc.ListGroupPolicies(f.ctx, &api.ListGroupPoliciesInput{GroupName: s("ghost")})),
+		{"list_missing_group", second(f.svc.ListGroupPolicies(f.ctx, &api.ListGroupPoliciesInput{GroupName: s("ghost")})),
 			"NoSuchEntity", http.StatusNotFound, "The group with name ghost cannot be found."},
-		{"put_malformed", second_(f.svc.PutGroupPolicy(f.ctx, &api.PutGroupPolicyInput{GroupName: s("g"), PolicyName: s("bad"), PolicyDocument: s(`{"Statement":[{"Effect":"Perhaps"}]}`)})),
+		{"put_malformed", second(f.svc.PutGroupPolicy(f.ctx, &api.PutGroupPolicyInput{GroupName: s("g"), PolicyName: s("bad"), PolicyDocument: s(`{"Statement":[{"Effect":"Perhaps"}]}`)})),
 			"MalformedPolicyDocument", http.StatusBadRequest, "Invalid effect: Perhaps"},
 	}
 	for _, tt := range tests {

@@ -115,3 +115,35 @@ func decode(t *testing.T, doc *string) string {
 	}
 	return d
 }
+
+// second returns the error of a (value, error) pair.
+func second[T any](_ T, err error) error { return err }
+
+// listPages pages through an IAM listing: list reads one page, given the
+// Marker to ask for, and reports what it read, IsTruncated and the next
+// Marker. It checks the paging contract on the way (a truncated page
+// carries a Marker, the last one none) and returns every page read.
+func listPages[T any](t *testing.T, list func(marker *string) (page T, isTruncated *bool, next *string)) []T {
+	t.Helper()
+	var pages []T
+	var marker *string
+	for range 100 {
+		page, truncated, next := list(marker)
+		pages = append(pages, page)
+		if truncated == nil {
+			t.Fatal("IsTruncated missing")
+		}
+		if !*truncated {
+			if next != nil {
+				t.Errorf("last page has Marker %q", *next)
+			}
+			return pages
+		}
+		if next == nil {
+			t.Fatal("truncated page without Marker")
+		}
+		marker = next
+	}
+	t.Fatal("more than 100 pages")
+	return nil
+}

@@ -93,7 +93,7 @@ func putInline[T any, P interface {
 	*T
 	grantee
 }](s *Service, ctx context.Context, k principal, name, policyName, doc string) error {
-	if err := checkPolicyDocument(doc); err != nil {
+	if err := checkIdentityPolicy(doc); err != nil {
 		return err
 	}
 	return updatePrincipal[T, P](s, ctx, k, name, func(_ store.Tx, _ scope, rec P) error {

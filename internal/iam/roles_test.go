@@ -150,9 +150,7 @@ func TestListRolesPagination(t *testing.T) {
 	}
 	must(f.svc.CreateRole(f.ctx, &api.CreateRoleInput{RoleName: s("svc"), Path: s("/service/"), AssumeRolePolicyDocument: s(trustPolicy)}))
 
-	var pages [][]string
-	var marker *string
-	for {
+	pages := listPages(t, func(marker *string) ([]string, *bool, *string) {
 		out := must(f.svc.ListRoles(f.ctx, &api.ListRolesInput{MaxItems: i32(2), Marker: marker}))
 		var names []string
 		for _, r := range out.Roles {
@@ -161,21 +159,8 @@ func TestListRolesPagination(t *testing.T) {
 				t.Errorf("ListRoles returned Tags or RoleLastUsed for %s, which IAM leaves out", *r.RoleName)
 			}
 		}
-		pages = append(pages, names)
-		if out.IsTruncated == nil {
-			t.Fatal("IsTruncated missing")
-		}
-		if !*out.IsTruncated {
-			if out.Marker != nil {
-				t.Errorf("last page has Marker %q", *out.Marker)
-			}
-			break
-		}
-		if out.Marker == nil {
-			t.Fatal("truncated page without Marker")
-		}
-		marker = out.Marker
-	}
+		return names, out.IsTruncated, out.Marker
+	})
 	if got, want := fmt.Sprint(pages), "[[Alpha bravo] [charlie delta] [echo svc]]"; got != want {
 		t.Errorf("pages = %s, want %s", got, want)
 	}
@@ -278,6 +263,12 @@ func TestRoleInlinePolicies(t *testing.T) {
 			"NoSuchEntity", "The role policy with name nope cannot be found."},
 		{"put_malformed", second(f.svc.PutRolePolicy(f.ctx, &api.PutRolePolicyInput{RoleName: s("r"), PolicyName: s("bad"), PolicyDocument: s("{")})),
 			"MalformedPolicyDocument", "This policy contains invalid Json"},
+		// Inline policies are identity policies, with a managed policy's rules.
+		{"put_with_principal", second(f.svc.PutRolePolicy(f.ctx, &api.PutRolePolicyInput{RoleName: s("r"), PolicyName: s("bad"), PolicyDocument: s(trustPolicy)})),
+			"MalformedPolicyDocument", "Policy document should not specify a principal."},
+		{"put_without_resource", second(f.svc.PutRolePolicy(f.ctx, &api.PutRolePolicyInput{RoleName: s("r"), PolicyName: s("bad"),
+			PolicyDocument: s(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*"}]}`)})),
+			"MalformedPolicyDocument", "Policy statement must contain resources."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -287,9 +278,6 @@ func TestRoleInlinePolicies(t *testing.T) {
 		})
 	}
 }
-
-// second returns the error of a (value, error) pair.
-func second[T any](_ T, err error) error { return err }
 
 func TestInlinePolicySizeQuota(t *testing.T) {
 	f := newFixture(t)

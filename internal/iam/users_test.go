@@ -403,9 +403,7 @@ func TestListUsersPagination(t *testing.T) {
 	must(f.svc.CreateUser(f.ctx, &api.CreateUserInput{UserName: s("svc"), Path: s("/service/"),
 		PermissionsBoundary: p.Arn, Tags: []api.Tag{{Key: s("k"), Value: s("v")}}}))
 
-	var pages [][]string
-	var marker *string
-	for {
+	pages := listPages(t, func(marker *string) ([]string, *bool, *string) {
 		out := must(f.svc.ListUsers(f.ctx, &api.ListUsersInput{MaxItems: i32(2), Marker: marker}))
 		var names []string
 		for _, u := range out.Users {
@@ -419,21 +417,8 @@ func TestListUsersPagination(t *testing.T) {
 				t.Errorf("ListUsers item incomplete: %+v", u)
 			}
 		}
-		pages = append(pages, names)
-		if out.IsTruncated == nil {
-			t.Fatal("IsTruncated missing")
-		}
-		if !*out.IsTruncated {
-			if out.Marker != nil {
-				t.Errorf("last page has Marker %q", *out.Marker)
-			}
-			break
-		}
-		if out.Marker == nil {
-			t.Fatal("truncated page without Marker")
-		}
-		marker = out.Marker
-	}
+		return names, out.IsTruncated, out.Marker
+	})
 	if got, want := fmt.Sprint(pages), "[[Alpha bravo] [charlie delta] [echo svc]]"; got != want {
 		t.Errorf("pages = %s, want %s", got, want)
 	}
@@ -495,9 +480,9 @@ func TestUserTags(t *testing.T) {
 	if usrTags(first.Tags) != "B=3" || !*first.IsTruncated || first.Marker == nil {
 		t.Fatalf("first page = %s, truncated %v", usrTags(first.Tags), *first.IsTruncated)
 	}
-	second := must(f.svc.ListUserTags(f.ctx, &api.ListUserTagsInput{UserName: s("u"), MaxItems: i32(1), Marker: first.Marker}))
-	if usrTags(second.Tags) != "c=4" || *second.IsTruncated {
-		t.Errorf("second page = %s, truncated %v", usrTags(second.Tags), *second.IsTruncated)
+	next := must(f.svc.ListUserTags(f.ctx, &api.ListUserTagsInput{UserName: s("u"), MaxItems: i32(1), Marker: first.Marker}))
+	if usrTags(next.Tags) != "c=4" || *next.IsTruncated {
+		t.Errorf("next page = %s, truncated %v", usrTags(next.Tags), *next.IsTruncated)
 	}
 
 	// A user may carry 50 tags: 48 more fit, 49 do not.
@@ -526,15 +511,15 @@ func TestUserTags(t *testing.T) {
 		status int
 		msg    string
 	}{
-		{"tag_missing_user", second_(f.svc.TagUser(f.ctx, &api.TagUserInput{UserName: s("ghost"), Tags: []api.Tag{{Key: s("k"), Value: s("v")}}})),
+		{"tag_missing_user", second(f.svc.TagUser(f.ctx, &api.TagUserInput{UserName: s("ghost"), Tags: []api.Tag{{Key: s("k"), Value: s("v")}}})),
 			"NoSuchEntity", http.StatusNotFound, "The user with name ghost cannot be found."},
-		{"untag_missing_user", second_(f.svc.UntagUser(f.ctx, &api.UntagUserInput{UserName: s("ghost"), TagKeys: []string{"k"}})),
+		{"untag_missing_user", second(f.svc.UntagUser(f.ctx, &api.UntagUserInput{UserName: s("ghost"), TagKeys: []string{"k"}})),
 			"NoSuchEntity", http.StatusNotFound, "The user with name ghost cannot be found."},
-		{"list_missing_user", second_(f.svc.ListUserTags(f.ctx, &api.ListUserTagsInput{UserName: s("ghost")})),
+		{"list_missing_user", second(f.svc.ListUserTags(f.ctx, &api.ListUserTagsInput{UserName: s("ghost")})),
 			"NoSuchEntity", http.StatusNotFound, "The user with name ghost cannot be found."},
-		{"duplicate_keys_in_one_request", second_(f.svc.TagUser(f.ctx, &api.TagUserInput{UserName: s("u"), Tags: []api.Tag{{Key: s("x"), Value: s("1")}, {Key: s("X"), Value: s("2")}}})),
+		{"duplicate_keys_in_one_request", second(f.svc.TagUser(f.ctx, &api.TagUserInput{UserName: s("u"), Tags: []api.Tag{{Key: s("x"), Value: s("1")}, {Key: s("X"), Value: s("2")}}})),
 			"InvalidInput", http.StatusBadRequest, "Duplicate tag keys found. Please note that Tag keys are case insensitive."},
-		{"reserved_prefix", second_(f.svc.TagUser(f.ctx, &api.TagUserInput{UserName: s("u"), Tags: []api.Tag{{Key: s("AWS:x"), Value: s("1")}}})),
+		{"reserved_prefix", second(f.svc.TagUser(f.ctx, &api.TagUserInput{UserName: s("u"), Tags: []api.Tag{{Key: s("AWS:x"), Value: s("1")}}})),
 			"InvalidInput", http.StatusBadRequest,
 			"1 validation error detected: Value 'AWS:x' at 'tags.1.member.key' failed to satisfy constraint: Tag keys starting with 'aws:' are reserved for internal use"},
 	}
@@ -551,10 +536,6 @@ func TestUserTags(t *testing.T) {
 		t.Errorf("ListUserTags of an untagged user = %+v", bare)
 	}
 }
-
-// second_ returns the error of a (value, error) pair (roles_test.go's
-// second, under a name of this file's own).
-func second_[T any](_ T, err error) error { return err }
 
 func TestUserInlinePolicies(t *testing.T) {
 	f := newFixture(t)
@@ -594,17 +575,17 @@ func TestUserInlinePolicies(t *testing.T) {
 		status int
 		msg    string
 	}{
-		{"get_missing_policy", second_(f.svc.GetUserPolicy(f.ctx, &api.GetUserPolicyInput{UserName: s("u"), PolicyName: s("alpha")})),
+		{"get_missing_policy", second(f.svc.GetUserPolicy(f.ctx, &api.GetUserPolicyInput{UserName: s("u"), PolicyName: s("alpha")})),
 			"NoSuchEntity", http.StatusNotFound, "The user policy with name alpha cannot be found."},
-		{"get_missing_user", second_(f.svc.GetUserPolicy(f.ctx, &api.GetUserPolicyInput{UserName: s("ghost"), PolicyName: s("p")})),
+		{"get_missing_user", second(f.svc.GetUserPolicy(f.ctx, &api.GetUserPolicyInput{UserName: s("ghost"), PolicyName: s("p")})),
 			"NoSuchEntity", http.StatusNotFound, "The user with name ghost cannot be found."},
-		{"delete_missing_policy", second_(f.svc.DeleteUserPolicy(f.ctx, &api.DeleteUserPolicyInput{UserName: s("u"), PolicyName: s("nope")})),
+		{"delete_missing_policy", second(f.svc.DeleteUserPolicy(f.ctx, &api.DeleteUserPolicyInput{UserName: s("u"), PolicyName: s("nope")})),
 			"NoSuchEntity", http.StatusNotFound, "The user policy with name nope cannot be found."},
-		{"put_missing_user", second_(f.svc.PutUserPolicy(f.ctx, &api.PutUserPolicyInput{UserName: s("ghost"), PolicyName: s("p"), PolicyDocument: s(s3Policy)})),
+		{"put_missing_user", second(f.svc.PutUserPolicy(f.ctx, &api.PutUserPolicyInput{UserName: s("ghost"), PolicyName: s("p"), PolicyDocument: s(s3Policy)})),
 			"NoSuchEntity", http.StatusNotFound, "The user with name ghost cannot be found."},
-		{"list_missing_user", second_(f.svc.ListUserPolicies(f.ctx, &api.ListUserPoliciesInput{UserName: s("ghost")})),
+		{"list_missing_user", second(f.svc.ListUserPolicies(f.ctx, &api.ListUserPoliciesInput{UserName: s("ghost")})),
 			"NoSuchEntity", http.StatusNotFound, "The user with name ghost cannot be found."},
-		{"put_malformed", second_(f.svc.PutUserPolicy(f.ctx, &api.PutUserPolicyInput{UserName: s("u"), PolicyName: s("bad"), PolicyDocument: s("{")})),
+		{"put_malformed", second(f.svc.PutUserPolicy(f.ctx, &api.PutUserPolicyInput{UserName: s("u"), PolicyName: s("bad"), PolicyDocument: s("{")})),
 			"MalformedPolicyDocument", http.StatusBadRequest, "This policy contains invalid Json"},
 	}
 	for _, tt := range tests {
@@ -686,19 +667,19 @@ func TestUserAttachedPolicies(t *testing.T) {
 		status int
 		msg    string
 	}{
-		{"detach_not_attached", second_(f.svc.DetachUserPolicy(f.ctx, &api.DetachUserPolicyInput{UserName: s("u"), PolicyArn: s(readOnly)})),
+		{"detach_not_attached", second(f.svc.DetachUserPolicy(f.ctx, &api.DetachUserPolicyInput{UserName: s("u"), PolicyArn: s(readOnly)})),
 			"NoSuchEntity", http.StatusNotFound, "Policy " + readOnly + " was not found."},
-		{"attach_missing_policy", second_(f.svc.AttachUserPolicy(f.ctx, &api.AttachUserPolicyInput{UserName: s("u"), PolicyArn: s("arn:aws:iam::123456789012:policy/nope")})),
+		{"attach_missing_policy", second(f.svc.AttachUserPolicy(f.ctx, &api.AttachUserPolicyInput{UserName: s("u"), PolicyArn: s("arn:aws:iam::123456789012:policy/nope")})),
 			"NoSuchEntity", http.StatusNotFound, "Policy arn:aws:iam::123456789012:policy/nope does not exist or is not attachable."},
-		{"attach_policy_with_wrong_path", second_(f.svc.AttachUserPolicy(f.ctx, &api.AttachUserPolicyInput{UserName: s("u"), PolicyArn: s("arn:aws:iam::123456789012:policy/Custom")})),
+		{"attach_policy_with_wrong_path", second(f.svc.AttachUserPolicy(f.ctx, &api.AttachUserPolicyInput{UserName: s("u"), PolicyArn: s("arn:aws:iam::123456789012:policy/Custom")})),
 			"NoSuchEntity", http.StatusNotFound, "Policy arn:aws:iam::123456789012:policy/Custom does not exist or is not attachable."},
-		{"attach_policy_of_another_account", second_(f.svc.AttachUserPolicy(f.ctx, &api.AttachUserPolicyInput{UserName: s("u"), PolicyArn: theirs.Arn})),
+		{"attach_policy_of_another_account", second(f.svc.AttachUserPolicy(f.ctx, &api.AttachUserPolicyInput{UserName: s("u"), PolicyArn: theirs.Arn})),
 			"NoSuchEntity", http.StatusNotFound, "Policy arn:aws:iam::210987654321:policy/theirs does not exist or is not attachable."},
-		{"attach_invalid_arn", second_(f.svc.AttachUserPolicy(f.ctx, &api.AttachUserPolicyInput{UserName: s("u"), PolicyArn: s("not-an-arn")})),
+		{"attach_invalid_arn", second(f.svc.AttachUserPolicy(f.ctx, &api.AttachUserPolicyInput{UserName: s("u"), PolicyArn: s("not-an-arn")})),
 			"InvalidInput", http.StatusBadRequest, "ARN not-an-arn is not valid."},
-		{"attach_to_missing_user", second_(f.svc.AttachUserPolicy(f.ctx, &api.AttachUserPolicyInput{UserName: s("ghost"), PolicyArn: s(readOnly)})),
+		{"attach_to_missing_user", second(f.svc.AttachUserPolicy(f.ctx, &api.AttachUserPolicyInput{UserName: s("ghost"), PolicyArn: s(readOnly)})),
 			"NoSuchEntity", http.StatusNotFound, "The user with name ghost cannot be found."},
-		{"list_missing_user", second_(f.svc.ListAttachedUserPolicies(f.ctx, &api.ListAttachedUserPoliciesInput{UserName: s("ghost")})),
+		{"list_missing_user", second(f.svc.ListAttachedUserPolicies(f.ctx, &api.ListAttachedUserPoliciesInput{UserName: s("ghost")})),
 			"NoSuchEntity", http.StatusNotFound, "The user with name ghost cannot be found."},
 	}
 	for _, tt := range tests {
