@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nephele-dev/nephele/internal/clock"
+	"github.com/nephele-dev/nephele/internal/ec2"
 	"github.com/nephele-dev/nephele/internal/gateway"
 	"github.com/nephele-dev/nephele/internal/iam"
 	"github.com/nephele-dev/nephele/internal/service"
@@ -98,7 +99,8 @@ func New(cfg Config) (*Server, error) {
 
 	iamSvc := iam.New(s.store, s.clock)
 	stsSvc := sts.New(s.store, s.clock, iamSvc)
-	s.services = []service.Service{iamSvc, stsSvc}
+	ec2Svc := ec2.New(s.store, s.clock)
+	s.services = []service.Service{iamSvc, stsSvc, ec2Svc}
 
 	gw, err := gateway.New(gateway.Config{
 		AccountID: cfg.AccountID,
