@@ -43,7 +43,9 @@ func TestInput(t *testing.T) {
 			"1 validation error detected: Value 60 at 'maxSessionDuration' failed to satisfy constraint: Member must have value greater than or equal to 3600"},
 		{"range_high", func(in *iamapi.CreateRoleInput) { in.MaxSessionDuration = i32(43201) },
 			"1 validation error detected: Value 43201 at 'maxSessionDuration' failed to satisfy constraint: Member must have value less than or equal to 43200"},
-		{"nested_list_member_path", func(in *iamapi.CreateRoleInput) { in.Tags = []iamapi.Tag{{Key: s("ok"), Value: s("v")}, {Value: s("v")}} },
+		{"nested_list_member_path", func(in *iamapi.CreateRoleInput) {
+			in.Tags = []iamapi.Tag{{Key: s("ok"), Value: s("v")}, {Value: s("v")}}
+		},
 			"1 validation error detected: Value null at 'tags.2.member.key' failed to satisfy constraint: Member must not be null"},
 		{"empty_list_is_present_and_valid", func(in *iamapi.CreateRoleInput) { in.Tags = []iamapi.Tag{} }, ""},
 		{"several_violations_counted", func(in *iamapi.CreateRoleInput) { in.RoleName, in.AssumeRolePolicyDocument = nil, nil },
