@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/nephele-dev/nephele/internal/ec2"
+	"github.com/nephele-dev/nephele/internal/imds"
 	"github.com/nephele-dev/nephele/internal/server"
 )
 
@@ -43,6 +45,16 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	scale := fs.Float64("time-scale", scaleDefault, "run simulated time this many times faster than real time (env NEPHELE_TIME_SCALE)")
 	dataDir := fs.String("data-dir", env("DATA_DIR", ""), "keep state in this directory across restarts; empty keeps it in memory (env NEPHELE_DATA_DIR)")
 	account := fs.String("account-id", env("ACCOUNT_ID", "000000000000"), "the AWS account ID served (env NEPHELE_ACCOUNT_ID)")
+	imdsPort, err := strconv.Atoi(env("IMDS_PORT", strconv.Itoa(imds.DefaultPort)))
+	if err != nil {
+		return fmt.Errorf("NEPHELE_IMDS_PORT: %w", err)
+	}
+	maxInstances, err := strconv.Atoi(env("MAX_INSTANCES", strconv.Itoa(ec2.DefaultMaxInstances)))
+	if err != nil {
+		return fmt.Errorf("NEPHELE_MAX_INSTANCES: %w", err)
+	}
+	fs.IntVar(&imdsPort, "imds-port", imdsPort, "port of each instance's metadata service, on the instance's own address (env NEPHELE_IMDS_PORT)")
+	fs.IntVar(&maxInstances, "max-instances", maxInstances, "most live EC2 instances per region (env NEPHELE_MAX_INSTANCES)")
 	level := fs.String("log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env NEPHELE_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -56,7 +68,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 
-	srv, err := server.New(server.Config{Listen: *listen, TimeScale: *scale, DataDir: *dataDir, AccountID: *account, Logger: logger})
+	srv, err := server.New(server.Config{Listen: *listen, TimeScale: *scale, DataDir: *dataDir, AccountID: *account, Logger: logger,
+		IMDSPort: imdsPort, MaxInstances: maxInstances})
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 
-	api "github.com/nephele-dev/nephele/internal/api/ec2"
 	"github.com/nephele-dev/nephele/internal/awsid"
+	"github.com/nephele-dev/nephele/internal/ec2/catalog"
 	"github.com/nephele-dev/nephele/internal/store"
 )
 
@@ -42,7 +42,7 @@ func (s *Service) seed(sc scope) error {
 		if err := tx.Put(vpcKind.bucket, sc.key(str(vpc.VpcId)), vpc); err != nil {
 			return err
 		}
-		for i, zone := range zonesOf(sc.region) {
+		for i, zone := range catalog.AvailabilityZones(sc.region) {
 			cidr := netip.PrefixFrom(netip.AddrFrom4([4]byte{172, 31, byte(16 * i), 0}), 20)
 			sn := newSubnet(sc, str(vpc.VpcId), cidr, zone, true)
 			if err := tx.Put(subnetKind.bucket, sc.key(str(sn.SubnetId)), sn); err != nil {
@@ -50,7 +50,7 @@ func (s *Service) seed(sc scope) error {
 			}
 		}
 		sg := newDefaultSecurityGroup(sc, str(vpc.VpcId))
-		if err := tx.Put(securityGroupKind.bucket, sc.key(str(sg.GroupId)), sg); err != nil {
+		if err := putSecurityGroup(tx, sc, sg); err != nil {
 			return err
 		}
 		return tx.Put(bucketRegions, mark, regionRecord{DefaultVPC: str(vpc.VpcId)})
@@ -60,13 +60,4 @@ func (s *Service) seed(sc scope) error {
 	}
 	s.seeded.Store(mark, struct{}{})
 	return nil
-}
-
-// zonesOf is the Availability Zones of a region.
-func zonesOf(region string) []api.AvailabilityZone {
-	var zs []api.AvailabilityZone
-	for i, letter := range []string{"a", "b", "c"} {
-		zs = append(zs, api.AvailabilityZone{ZoneName: ptr(region + letter), ZoneId: ptr(fmt.Sprintf("%s-az%d", region, i+1))})
-	}
-	return zs
 }

@@ -13,6 +13,8 @@ package ec2
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -20,14 +22,73 @@ import (
 	"github.com/nephele-dev/nephele/internal/api/model"
 	"github.com/nephele-dev/nephele/internal/arn"
 	"github.com/nephele-dev/nephele/internal/clock"
+	"github.com/nephele-dev/nephele/internal/ec2/machine"
+	"github.com/nephele-dev/nephele/internal/imds"
 	"github.com/nephele-dev/nephele/internal/service"
 	"github.com/nephele-dev/nephele/internal/store"
 )
 
+// Options are what the EC2 service needs beyond its state and clock.
+type Options struct {
+	// InstanceDir holds a directory per instance, standing in for its
+	// root volume.
+	InstanceDir string
+	// IMDSPort is the port of every instance's metadata service, on the
+	// instance's own address; 0 picks a free port per instance (tests).
+	IMDSPort int
+	// Endpoint returns nephele's URL, for instances' AWS_ENDPOINT_URL.
+	Endpoint func() string
+	// MaxInstances caps the live instances of a region (InstanceLimitExceeded).
+	MaxInstances int
+	// StopGrace is how long a stopping instance's processes get between
+	// SIGTERM and SIGKILL, on the clock.
+	StopGrace time.Duration
+	// Profiles resolves instance profiles; nil accepts any as given.
+	Profiles Profiles
+	// Credentials issues the credentials of an instance's role; nil
+	// leaves instances without role credentials.
+	Credentials RoleCredentials
+	// Logger receives the lifecycle's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultMaxInstances is the default cap on live instances per region.
+const DefaultMaxInstances = 256
+
+// DefaultStopGrace is how long stopping processes get before SIGKILL.
+const DefaultStopGrace = 30 * time.Second
+
+// Profiles is what EC2 needs of IAM: the instance profile an
+// IamInstanceProfile names (by name or ARN) and the role in it. The IAM
+// service implements it.
+type Profiles interface {
+	InstanceProfile(ctx context.Context, account, nameOrARN string) (profile InstanceProfile, ok bool, err error)
+}
+
+// InstanceProfile is an instance profile as EC2 sees it.
+type InstanceProfile struct {
+	ARN, ID           string
+	RoleName, RoleARN string
+}
+
+// RoleCredentials issues temporary credentials of a role for an instance's
+// metadata service. The STS service implements it.
+type RoleCredentials interface {
+	RoleCredentials(ctx context.Context, roleARN, sessionName string) (imds.Credentials, error)
+}
+
 // Service is the EC2 service.
 type Service struct {
-	st  store.Store
-	clk clock.Clock
+	st      store.Store
+	clk     clock.Clock
+	opts    Options
+	ctl     *controller
+	machine *machine.Machine
+	imds    *imds.Server
+
+	// where maps the ID of an instance that booted to its scope, for the
+	// metadata service and the machine, which know only IDs.
+	where sync.Map // id → scope
 
 	// seeded remembers the account/region pairs whose defaults exist, so
 	// that only the first request of a region pays for the check.
@@ -40,9 +101,34 @@ var (
 )
 
 // New returns the EC2 service keeping its state in st and reading time
-// from clk.
-func New(st store.Store, clk clock.Clock) *Service {
-	return &Service{st: st, clk: clk}
+// from clk. Instances resume their lifecycle (recover) once Start is
+// called.
+func New(st store.Store, clk clock.Clock, opts Options) (*Service, error) {
+	if opts.MaxInstances <= 0 {
+		opts.MaxInstances = DefaultMaxInstances
+	}
+	if opts.StopGrace <= 0 {
+		opts.StopGrace = DefaultStopGrace
+	}
+	s := &Service{st: st, clk: clk, opts: opts}
+	m, err := machine.New(machine.Config{Dir: opts.InstanceDir, Clock: clk, OnExit: s.exited})
+	if err != nil {
+		return nil, err
+	}
+	s.machine = m
+	s.imds = imds.New(imds.Config{Clock: clk, Source: s, Credentials: s.roleCredentials, Port: opts.IMDSPort, Logger: opts.Logger})
+	s.ctl = newController(s)
+	return s, nil
+}
+
+// Start resumes the lifecycle of the instances in the store: after a
+// restart, running instances boot again.
+func (s *Service) Start() error { return s.recover() }
+
+// Close stops the lifecycle and every instance's processes.
+func (s *Service) Close() error {
+	s.ctl.close()
+	return errors.Join(s.machine.Close(), s.imds.Close())
 }
 
 // Name is EC2's signing name.
@@ -58,17 +144,34 @@ func (s *Service) Operations() []service.Operation {
 	for _, family := range [][]service.Operation{
 		s.tagOperations(),
 		s.vpcOperations(),
+		s.securityGroupOperations(),
+		s.keyPairOperations(),
+		s.placementGroupOperations(),
+		s.instanceOperations(),
+		s.imageOperations(),
 	} {
 		ops = append(ops, family...)
 	}
 	return ops
 }
 
-// Reset forgets which regions have their defaults; the store itself is
-// emptied by the server.
+// Reset stops every instance and forgets which regions have their
+// defaults; the store itself is emptied by the server.
 func (s *Service) Reset(context.Context) error {
 	s.seeded.Clear()
-	return nil
+	var ids []string
+	s.where.Range(func(k, _ any) bool {
+		ids = append(ids, k.(string))
+		return true
+	})
+	var errs []error
+	errs = append(errs, s.machine.Close())
+	for _, id := range ids {
+		s.imds.Remove(id)
+		errs = append(errs, s.machine.Remove(id))
+		s.where.Delete(id)
+	}
+	return errors.Join(errs...)
 }
 
 // scope is the account and region a request acts in.

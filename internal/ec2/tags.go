@@ -162,10 +162,12 @@ var (
 		"sg": "InvalidGroup.NotFound", "key": "InvalidKeyPair.NotFound", "ami": "InvalidAMIID.NotFound",
 		"vol": "InvalidVolume.NotFound", "lt": "InvalidLaunchTemplateId.NotFound", "pg": "InvalidPlacementGroup.Unknown",
 		"snap": "InvalidSnapshot.NotFound", "sir": "InvalidSpotInstanceRequestID.NotFound",
+		"sgr": "InvalidSecurityGroupRuleId.NotFound",
 	}
 	nouns = map[string]string{
 		"i": "instance", "vpc": "vpc", "subnet": "subnet", "sg": "security group", "key": "key pair", "ami": "image",
 		"vol": "volume", "lt": "launch template", "pg": "placement group", "snap": "snapshot", "sir": "spot instance request",
+		"sgr": "security group rule",
 	}
 )
 

@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -41,6 +43,12 @@ type Config struct {
 	DataDir string
 	// AccountID is the one account served; empty means 000000000000.
 	AccountID string
+	// IMDSPort is the port of every instance's metadata service, on the
+	// instance's own loopback address; 0 picks a free port per instance.
+	IMDSPort int
+	// MaxInstances caps the live instances per region; 0 means EC2's
+	// default cap.
+	MaxInstances int
 	// Clock overrides the clock (tests pass a fake one).
 	Clock clock.Clock
 	// Logger receives logs; nil discards them.
@@ -56,6 +64,10 @@ type Server struct {
 	gateway  *gateway.Gateway
 	ln       net.Listener
 	http     *http.Server
+	ec2      *ec2.Service
+	// tmpDir holds instance directories when state is in memory; it goes
+	// at Close.
+	tmpDir string
 }
 
 // New validates cfg, opens the state and builds the services. A state
@@ -99,7 +111,27 @@ func New(cfg Config) (*Server, error) {
 
 	iamSvc := iam.New(s.store, s.clock)
 	stsSvc := sts.New(s.store, s.clock, iamSvc)
-	ec2Svc := ec2.New(s.store, s.clock)
+	instanceDir := filepath.Join(cfg.DataDir, "instances")
+	if cfg.DataDir == "" {
+		dir, err := os.MkdirTemp("", "nephele-instances-")
+		if err != nil {
+			s.store.Close()
+			return nil, err
+		}
+		s.tmpDir, instanceDir = dir, dir
+	}
+	ec2Svc, err := ec2.New(s.store, s.clock, ec2.Options{
+		InstanceDir:  instanceDir,
+		IMDSPort:     cfg.IMDSPort,
+		Endpoint:     s.Endpoint,
+		MaxInstances: cfg.MaxInstances,
+		Logger:       cfg.Logger,
+	})
+	if err != nil {
+		s.store.Close()
+		return nil, err
+	}
+	s.ec2 = ec2Svc
 	s.services = []service.Service{iamSvc, stsSvc, ec2Svc}
 
 	gw, err := gateway.New(gateway.Config{
@@ -141,6 +173,11 @@ func (s *Server) Serve(ctx context.Context) error {
 		if err := s.Listen(); err != nil {
 			return err
 		}
+	}
+	// Instances that were running before a restart boot again, now that
+	// they can be told nephele's address.
+	if err := s.ec2.Start(); err != nil {
+		return err
 	}
 	s.http = &http.Server{
 		Handler:           s.gateway,
@@ -187,5 +224,8 @@ func (s *Server) Close() error {
 		errs = append(errs, s.ln.Close())
 	}
 	errs = append(errs, s.store.Close())
+	if s.tmpDir != "" {
+		errs = append(errs, os.RemoveAll(s.tmpDir))
+	}
 	return errors.Join(errs...)
 }

@@ -280,3 +280,15 @@ func (l *lockedWriter) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// Alive reports whether a process exists and has not exited, for tests
+// that check nothing outlives an instance: a zombie waiting for its parent
+// to reap it has ended.
+func Alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] != 'Z' && b[i+2] != 'X'
+}

@@ -1,0 +1,63 @@
+package procs
+
+import (
+	"io"
+	"sync"
+)
+
+// Console keeps the last bytes written to it, as an instance's console
+// does: EC2 GetConsoleOutput returns the most recent 64 KB of output. It is
+// safe for concurrent use.
+type Console struct {
+	mu   sync.Mutex
+	buf  []byte // len(buf) is the capacity
+	next int    // where the next byte goes
+	full bool   // buf has wrapped at least once
+}
+
+var _ io.Writer = (*Console)(nil)
+
+// NewConsole returns a Console that keeps the last n bytes; n <= 0 keeps
+// nothing.
+func NewConsole(n int) *Console {
+	return &Console{buf: make([]byte, max(n, 0))}
+}
+
+// Write keeps the tail of p; it never fails, so a tree's output is never
+// held up by its console.
+func (c *Console) Write(p []byte) (int, error) {
+	n := len(p)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	size := len(c.buf)
+	if size == 0 {
+		return n, nil
+	}
+	if len(p) >= size {
+		copy(c.buf, p[len(p)-size:])
+		c.next, c.full = 0, true
+		return n, nil
+	}
+	k := copy(c.buf[c.next:], p)
+	if k < len(p) {
+		copy(c.buf, p[k:])
+		c.full = true
+	}
+	c.next = (c.next + len(p)) % size
+	if c.next == 0 {
+		c.full = true
+	}
+	return n, nil
+}
+
+// Bytes returns a copy of the kept bytes, oldest first.
+func (c *Console) Bytes() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.full {
+		return append([]byte(nil), c.buf[:c.next]...)
+	}
+	out := make([]byte, 0, len(c.buf))
+	out = append(out, c.buf[c.next:]...)
+	return append(out, c.buf[:c.next]...)
+}
