@@ -311,6 +311,21 @@ type serviceHealth struct {
 	Operations int    `json:"operations"`
 }
 
+// serviceAdmin finds the admin handler of the service a path under
+// /_nephele/<name>/ names, and the prefix to strip.
+func (g *Gateway) serviceAdmin(path string) (http.Handler, string) {
+	name, _, ok := strings.Cut(strings.TrimPrefix(path, "/_nephele/"), "/")
+	if !ok {
+		return nil, ""
+	}
+	for _, e := range g.entries {
+		if a, ok := e.impl.(service.Admin); ok && e.impl.Name() == name {
+			return a.AdminHandler(), "/_nephele/" + name
+		}
+	}
+	return nil, ""
+}
+
 func (g *Gateway) admin(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	switch {
@@ -335,6 +350,10 @@ func (g *Gateway) admin(w http.ResponseWriter, r *http.Request) {
 		}
 		json.NewEncoder(w).Encode(map[string]string{"status": "reset"})
 	default:
+		if h, prefix := g.serviceAdmin(r.URL.Path); h != nil {
+			http.StripPrefix(prefix, h).ServeHTTP(w, r)
+			return
+		}
 		w.WriteHeader(http.StatusNotFound)
 		json.NewEncoder(w).Encode(map[string]string{"status": "error", "message": "unknown admin endpoint " + r.Method + " " + r.URL.Path})
 	}

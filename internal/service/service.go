@@ -5,6 +5,7 @@ package service
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/nephele-dev/nephele/internal/api/model"
 )
@@ -52,6 +53,15 @@ type Service interface {
 // (running processes, timers): Reset drops it all.
 type Resetter interface {
 	Reset(ctx context.Context) error
+}
+
+// Admin is implemented by services with admin endpoints of their own:
+// the gateway serves AdminHandler under /_nephele/<Name()>/, with that
+// prefix stripped (EC2's POST /_nephele/ec2/spot-interruption arrives as
+// POST /spot-interruption). Admin endpoints are for scripts and test
+// suites, not AWS clients: they speak plain JSON.
+type Admin interface {
+	AdminHandler() http.Handler
 }
 
 // Request is what a handler may know about the call it serves.
