@@ -34,7 +34,12 @@ func newNetFixture(t *testing.T) *netFixture {
 	t.Cleanup(func() { st.Close() })
 	clk := clock.NewFake(time.Date(2024, time.March, 1, 12, 0, 0, 0, time.UTC))
 	ctx := service.WithRequest(context.Background(), service.Request{AccountID: netAccount, Region: "us-east-1", AccessKeyID: "AKIDEXAMPLE"})
-	return &netFixture{t: t, svc: &Service{st: st, clk: clk}, st: st, ctx: ctx, sc: scope{account: netAccount, region: "us-east-1"}}
+	svc, err := New(st, clk, Options{InstanceDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	return &netFixture{t: t, svc: svc, st: st, ctx: ctx, sc: scope{account: netAccount, region: "us-east-1"}}
 }
 
 // errCode is the AWS error code of err, or "" for nil.

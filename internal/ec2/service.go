@@ -24,6 +24,7 @@ import (
 	"github.com/nephele-dev/nephele/internal/clock"
 	"github.com/nephele-dev/nephele/internal/ec2/machine"
 	"github.com/nephele-dev/nephele/internal/imds"
+	"github.com/nephele-dev/nephele/internal/metrics"
 	"github.com/nephele-dev/nephele/internal/service"
 	"github.com/nephele-dev/nephele/internal/store"
 )
@@ -48,6 +49,11 @@ type Options struct {
 	// Credentials issues the credentials of an instance's role; nil
 	// leaves instances without role credentials.
 	Credentials RoleCredentials
+	// Metrics receives the instances' AWS/EC2 metrics; nil drops them.
+	Metrics metrics.Sink
+	// TimeScale is how much faster than real time the clock runs; CPU
+	// utilisation is measured against real time. 0 means 1.
+	TimeScale float64
 	// Logger receives the lifecycle's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -85,6 +91,7 @@ type Service struct {
 	ctl     *controller
 	machine *machine.Machine
 	imds    *imds.Server
+	mon     monitor
 
 	// where maps the ID of an instance that booted to its scope, for the
 	// metadata service and the machine, which know only IDs.
@@ -110,7 +117,13 @@ func New(st store.Store, clk clock.Clock, opts Options) (*Service, error) {
 	if opts.StopGrace <= 0 {
 		opts.StopGrace = DefaultStopGrace
 	}
-	s := &Service{st: st, clk: clk, opts: opts}
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.Discard
+	}
+	if opts.TimeScale <= 0 {
+		opts.TimeScale = 1
+	}
+	s := &Service{st: st, clk: clk, opts: opts, mon: monitor{last: map[string]cpuSample{}, acc: map[string][]float64{}}}
 	m, err := machine.New(machine.Config{Dir: opts.InstanceDir, Clock: clk, OnExit: s.exited})
 	if err != nil {
 		return nil, err
@@ -121,9 +134,16 @@ func New(st store.Store, clk clock.Clock, opts Options) (*Service, error) {
 	return s, nil
 }
 
-// Start resumes the lifecycle of the instances in the store: after a
-// restart, running instances boot again.
-func (s *Service) Start() error { return s.recover() }
+// Start resumes the lifecycle of the instances in the store (after a
+// restart, running instances boot again) and starts measuring them.
+func (s *Service) Start() error {
+	s.ctl.wg.Add(1)
+	go func() {
+		defer s.ctl.wg.Done()
+		s.runMonitor(s.ctl.ctx)
+	}()
+	return s.recover()
+}
 
 // Close stops the lifecycle and every instance's processes.
 func (s *Service) Close() error {

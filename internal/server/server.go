@@ -125,6 +125,7 @@ func New(cfg Config) (*Server, error) {
 		IMDSPort:     cfg.IMDSPort,
 		Endpoint:     s.Endpoint,
 		MaxInstances: cfg.MaxInstances,
+		TimeScale:    cfg.TimeScale,
 		Logger:       cfg.Logger,
 	})
 	if err != nil {
