@@ -53,11 +53,19 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("NEPHELE_MAX_INSTANCES: %w", err)
 	}
+	spotRate, err := strconv.ParseFloat(env("SPOT_INTERRUPTION_RATE", "0"), 64)
+	if err != nil {
+		return fmt.Errorf("NEPHELE_SPOT_INTERRUPTION_RATE: %w", err)
+	}
+	fs.Float64Var(&spotRate, "spot-interruption-rate", spotRate, "interrupt each running Spot Instance this many times per simulated hour on average; 0 is off (env NEPHELE_SPOT_INTERRUPTION_RATE)")
 	fs.IntVar(&imdsPort, "imds-port", imdsPort, "port of each instance's metadata service, on the instance's own address (env NEPHELE_IMDS_PORT)")
 	fs.IntVar(&maxInstances, "max-instances", maxInstances, "most live EC2 instances per region (env NEPHELE_MAX_INSTANCES)")
 	level := fs.String("log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env NEPHELE_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if spotRate < 0 {
+		return fmt.Errorf("--spot-interruption-rate must not be negative, got %v", spotRate)
 	}
 	if *scale <= 0 {
 		return fmt.Errorf("--time-scale must be positive, got %v", *scale)
@@ -69,7 +77,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 
 	srv, err := server.New(server.Config{Listen: *listen, TimeScale: *scale, DataDir: *dataDir, AccountID: *account, Logger: logger,
-		IMDSPort: imdsPort, MaxInstances: maxInstances})
+		IMDSPort: imdsPort, MaxInstances: maxInstances, SpotInterruptionRate: spotRate})
 	if err != nil {
 		return err
 	}

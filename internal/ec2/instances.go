@@ -44,6 +44,12 @@ type instanceRecord struct {
 	// Impaired is set when the instance's processes ended by themselves
 	// while it was running: its instance status check fails.
 	Impaired bool `json:",omitempty"`
+	// ImpairedSince is when the instance became impaired, for
+	// DescribeInstanceStatus.
+	ImpairedSince time.Time `json:",omitzero"`
+	// CPUCredits is a burstable instance's credit option once
+	// ModifyInstanceCreditSpecification set it; "" is its type's default.
+	CPUCredits string `json:",omitempty"`
 	// Reboot asks the controller to restart a running instance's tree.
 	Reboot bool `json:",omitempty"`
 	// Force makes a stop or termination skip the grace period.
@@ -55,6 +61,16 @@ type instanceRecord struct {
 	// Ended is when the instance became terminated; it vanishes from
 	// DescribeInstances an hour later.
 	Ended time.Time `json:",omitzero"`
+
+	// Spot and fleets (spot.go, fleets.go, interruptions.go): how EC2
+	// interrupts a Spot Instance ("terminate", "stop" or "hibernate"), the
+	// type of its Spot request ("one-time" or "persistent"), an
+	// interruption under way, and the EC2 Fleet or Spot Fleet that
+	// launched the instance.
+	SpotInterruptionBehavior string            `json:",omitempty"`
+	SpotRequestType          string            `json:",omitempty"`
+	Interruption             *spotInterruption `json:",omitempty"`
+	Fleet                    string            `json:",omitempty"`
 }
 
 func (r *instanceRecord) id() string    { return str(r.InstanceId) }
@@ -126,13 +142,12 @@ func (s *Service) RunInstances(ctx context.Context, in *api.RunInstancesInput) (
 	if maxCount < minCount {
 		return nil, invalidParameterValue("Value (%d) for parameter maxCount is invalid. Expected a value greater than or equal to minCount (%d).", maxCount, minCount)
 	}
-	userData, err := checkUserData(in.UserData)
-	if err != nil {
+	if _, err := checkUserData(in.UserData); err != nil {
 		return nil, err
 	}
 	var res api.Reservation
-	var launched []string
-	err = s.st.Update(func(tx store.Tx) error {
+	launched := false
+	err := s.st.Update(func(tx store.Tx) error {
 		if token := str(in.ClientToken); token != "" {
 			var prior string
 			err := tx.Get(bucketClientTokens, sc.key(token), &prior)
@@ -144,47 +159,11 @@ func (s *Service) RunInstances(ctx context.Context, in *api.RunInstancesInput) (
 				return err
 			}
 		}
-		if in.LaunchTemplate != nil {
-			// The template's data fills what the request leaves out.
-			merged, err := s.applyLaunchTemplate(tx, sc, in)
-			if err != nil {
-				return err
-			}
-			in = merged
-			if userData, err = checkUserData(in.UserData); err != nil {
-				return err
-			}
-		}
-		l, err := s.resolveLaunch(ctx, tx, sc, in)
-		if err != nil {
+		var err error
+		if res, err = s.launchInstances(ctx, tx, sc, in, int(minCount), int(maxCount), nil); err != nil {
 			return err
 		}
-		l.userData = userData
-		count, err := s.capacity(tx, sc, int(minCount), int(maxCount))
-		if err != nil {
-			return err
-		}
-		res = api.Reservation{
-			ReservationId: ptr(awsid.New("r")),
-			OwnerId:       ptr(sc.account),
-			Groups:        []api.GroupIdentifier{},
-		}
-		now := s.now()
-		for i := range count {
-			r, err := s.newInstance(tx, sc, in, l, str(res.ReservationId), int32(i), now)
-			if err != nil {
-				return err
-			}
-			if err := tx.Put(instanceKind.bucket, sc.key(r.id()), r); err != nil {
-				return err
-			}
-			if err := writeTags(tx, sc, r.id(), slices.Clone(l.tags)); err != nil {
-				return err
-			}
-			r.Tags = l.tags
-			res.Instances = append(res.Instances, r.Instance)
-			launched = append(launched, r.id())
-		}
+		launched = true
 		if token := str(in.ClientToken); token != "" {
 			return tx.Put(bucketClientTokens, sc.key(token), str(res.ReservationId))
 		}
@@ -193,11 +172,94 @@ func (s *Service) RunInstances(ctx context.Context, in *api.RunInstancesInput) (
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range launched {
-		s.ctl.enqueue(sc, id)
+	if launched {
+		s.enqueueReservation(sc, res)
 	}
 	out := api.RunInstancesOutput(res)
 	return &out, nil
+}
+
+// launchInstances makes the records of between minCount and maxCount
+// instances of a RunInstances request in tx, as many as capacity allows:
+// the one path by which RunInstances, Spot requests and fleets launch
+// (spot.go, fleets.go). own, when not nil, marks each record before it is
+// stored (the Spot request or fleet it belongs to). The caller enqueues the
+// instances once tx has committed (enqueueReservation).
+func (s *Service) launchInstances(ctx context.Context, tx store.Tx, sc scope, in *api.RunInstancesInput, minCount, maxCount int, own func(*instanceRecord)) (api.Reservation, error) {
+	var res api.Reservation
+	if in.LaunchTemplate != nil {
+		// The template's data fills what the request leaves out.
+		merged, err := s.applyLaunchTemplate(tx, sc, in)
+		if err != nil {
+			return res, err
+		}
+		in = merged
+	}
+	userData, err := checkUserData(in.UserData)
+	if err != nil {
+		return res, err
+	}
+	l, err := s.resolveLaunch(ctx, tx, sc, in)
+	if err != nil {
+		return res, err
+	}
+	l.userData = userData
+	now := s.now()
+	if l.spot {
+		// A maximum price under the Spot price is refused (spot.go).
+		if err := checkSpotMaxPrice(in, l, now); err != nil {
+			return res, err
+		}
+	}
+	count, err := s.capacity(tx, sc, l.instanceType, str(l.subnet.AvailabilityZone), minCount, maxCount)
+	if err != nil {
+		return res, err
+	}
+	res = api.Reservation{
+		ReservationId: ptr(awsid.New("r")),
+		OwnerId:       ptr(sc.account),
+		Groups:        []api.GroupIdentifier{},
+	}
+	for i := range count {
+		r, err := s.newInstance(tx, sc, in, l, str(res.ReservationId), int32(i), now)
+		if err != nil {
+			return res, err
+		}
+		if own != nil {
+			own(&r)
+		}
+		if l.spot {
+			// Every Spot Instance belongs to a Spot request (spot.go).
+			if err := s.attachSpotRequest(tx, sc, in, l, &r, now); err != nil {
+				return res, err
+			}
+		}
+		// The root volume may set the mapping's DeleteOnTermination (volumes.go).
+		if err := createRootVolume(tx, sc, r, l.image, in.BlockDeviceMappings, l.volumeTags); err != nil {
+			return res, err
+		}
+		if err := tx.Put(instanceKind.bucket, sc.key(r.id()), r); err != nil {
+			return res, err
+		}
+		if err := writeTags(tx, sc, r.id(), slices.Clone(l.tags)); err != nil {
+			return res, err
+		}
+		r.Tags = l.tags
+		res.Instances = append(res.Instances, r.Instance)
+	}
+	return res, nil
+}
+
+// enqueueReservation starts the lifecycle of the instances a committed
+// launchInstances made.
+func (s *Service) enqueueReservation(sc scope, res api.Reservation) {
+	for _, inst := range res.Instances {
+		// Types with instance storage get their ephemeral0 (volumes.go).
+		if err := s.setInstanceStore(str(inst.InstanceId), str(inst.InstanceType)); err != nil {
+			s.log().Error("ec2: instance store", "instance", str(inst.InstanceId), "err", err)
+		}
+		s.ctl.enqueue(sc, str(inst.InstanceId))
+	}
 }
 
 // checkUserData decodes user-data: base64, at most 16 KB decoded.
@@ -213,32 +275,6 @@ func checkUserData(p *string) (string, error) {
 		return "", invalidParameterValue("User data is limited to %d bytes", maxUserData)
 	}
 	return *p, nil
-}
-
-// capacity is how many instances a launch of min to max may start under
-// the cap on live instances: as many as fit, at least min.
-func (s *Service) capacity(tx store.Tx, sc scope, minCount, maxCount int) (int, error) {
-	live := 0
-	err := tx.ForEach(instanceKind.bucket, sc.prefix(), func(_ string, decode func(any) error) error {
-		var r instanceRecord
-		if err := decode(&r); err != nil {
-			return err
-		}
-		if st := r.state(); st != "terminated" && st != "shutting-down" {
-			live++
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	room := s.opts.MaxInstances - live
-	if room < minCount {
-		return 0, awserr.BadRequest("InstanceLimitExceeded",
-			"You have requested more instances (%d) than your current instance limit of %d allows for the specified instance type. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit.",
-			minCount+live, s.opts.MaxInstances)
-	}
-	return min(room, maxCount), nil
 }
 
 // resolveLaunch checks a RunInstances request against the region: the

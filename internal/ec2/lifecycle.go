@@ -3,6 +3,7 @@ package ec2
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -145,6 +146,11 @@ func splitKey(key string) (account, region, id string) {
 func (s *Service) reconcile(ctx context.Context, key string) error {
 	account, region, id := splitKey(key)
 	sc := scope{account: account, region: region}
+	// Spot requests and fleets share this queue, keyed by their own IDs
+	// (spot.go, fleets.go).
+	if reconcileOwner := s.ownerReconciler(id); reconcileOwner != nil {
+		return reconcileOwner(ctx, sc, id)
+	}
 	var r instanceRecord
 	err := s.st.View(func(tx store.Tx) error {
 		var err error
@@ -157,6 +163,8 @@ func (s *Service) reconcile(ctx context.Context, key string) error {
 		}
 		return err
 	}
+	// The Spot request and fleet of the instance follow its state.
+	defer s.notifyOwners(sc, r)
 	switch r.state() {
 	case "pending":
 		if err := s.boot(sc, r); err != nil {
@@ -172,6 +180,12 @@ func (s *Service) reconcile(ctx context.Context, key string) error {
 			}
 		}, false)
 	case "running":
+		if r.Interruption != nil {
+			// A Spot interruption takes its steps on time (interruptions.go).
+			if done, err := s.interruptStep(sc, r); done || err != nil {
+				return err
+			}
+		}
 		if r.Reboot {
 			if err := s.machine.Stop(ctx, id, s.opts.StopGrace); err != nil {
 				return err
@@ -189,10 +203,16 @@ func (s *Service) reconcile(ctx context.Context, key string) error {
 		if err := s.halt(ctx, sc, r); err != nil {
 			return err
 		}
+		// Instance store is ephemeral: what it held is gone after a stop.
+		if err := s.wipeInstanceStore(id); err != nil {
+			return err
+		}
 		return s.update(sc, id, func(r *instanceRecord) {
 			if r.state() == "stopping" {
 				r.setState("stopped")
-				r.StateReason = &api.StateReason{Code: ptr("Client.UserInitiatedShutdown"), Message: ptr("Client.UserInitiatedShutdown: User initiated shutdown")}
+				if r.StateReason == nil { // a Spot interruption gives its own
+					r.StateReason = &api.StateReason{Code: ptr("Client.UserInitiatedShutdown"), Message: ptr("Client.UserInitiatedShutdown: User initiated shutdown")}
+				}
 			}
 		}, false)
 	case "shutting-down":
@@ -203,15 +223,28 @@ func (s *Service) reconcile(ctx context.Context, key string) error {
 			return err
 		}
 		now := s.now()
-		err := s.update(sc, id, func(r *instanceRecord) {
+		err := s.st.Update(func(tx store.Tx) error {
+			r, err := loadInstance(tx, sc, id)
+			if err != nil {
+				return err
+			}
 			r.setState("terminated")
 			r.Ended = now
 			if r.StateReason == nil {
 				r.StateReason = &api.StateReason{Code: ptr("Client.UserInitiatedShutdown"), Message: ptr("Client.UserInitiatedShutdown: User initiated shutdown")}
 			}
-		}, false)
+			// Volumes marked DeleteOnTermination go with the instance;
+			// the others become available.
+			if err := deleteInstanceVolumes(tx, sc, id); err != nil {
+				return err
+			}
+			return tx.Put(instanceKind.bucket, sc.key(id), r)
+		})
 		if err != nil {
 			return err
+		}
+		if err := s.pruneVolumeDirs(); err != nil {
+			s.log().Error("ec2: removing volume directories", "instance", id, "err", err)
 		}
 		s.ctl.after(sc, id, terminatedVisible)
 	case "terminated":
@@ -306,6 +339,7 @@ func (s *Service) exited(id string, code int) {
 	err := s.update(sc, id, func(r *instanceRecord) {
 		if r.state() == "running" {
 			r.Impaired = true
+			r.ImpairedSince = s.now()
 		}
 	}, false)
 	if err != nil && awserr.As(err) == nil {
@@ -323,11 +357,13 @@ func (s *Service) recover() error {
 			return nil
 		})
 	})
-	for _, key := range keys {
+	// Spot requests and fleets resume too (spot.go, fleets.go).
+	ownerKeys, ownerErr := s.ownerKeys()
+	for _, key := range append(keys, ownerKeys...) {
 		account, region, id := splitKey(key)
 		s.ctl.enqueue(scope{account: account, region: region}, id)
 	}
-	return err
+	return errors.Join(err, ownerErr)
 }
 
 // transition moves the named instances from the states allowed to a new
@@ -430,6 +466,7 @@ func (s *Service) StartInstances(ctx context.Context, in *api.StartInstancesInpu
 	changes, err := s.transition(ctx, in.InstanceIds, "pending", map[string]bool{"stopped": true}, nil, func(r *instanceRecord) {
 		r.setState("pending")
 		r.StateReason, r.StateTransitionReason, r.Impaired, r.Force = nil, ptr(""), false, false
+		r.Interruption = nil // a Spot interruption ends with the stop
 	})
 	if err != nil {
 		return nil, err
@@ -447,7 +484,7 @@ func (s *Service) StopInstances(ctx context.Context, in *api.StopInstancesInput)
 			if r.DisableAPIStop {
 				return awserr.BadRequest("OperationNotPermitted", "The instance '%s' may not be stopped. Modify its 'disableApiStop' instance attribute and try again.", r.id())
 			}
-			if str(r.InstanceLifecycle) == "spot" && r.state() != "stopped" && r.state() != "stopping" {
+			if str(r.InstanceLifecycle) == "spot" && r.SpotRequestType != "persistent" && r.state() != "stopped" && r.state() != "stopping" {
 				return awserr.BadRequest("UnsupportedOperation", "You can't stop the Spot Instance '%s' because it is associated with a one-time Spot Instance request. You can only stop Spot Instances associated with persistent Spot Instance requests.", r.id())
 			}
 			return nil

@@ -88,6 +88,9 @@ func (s *Service) Instance(id string) (imds.Instance, bool) {
 	if p := r.IamInstanceProfile; p != nil {
 		inst.IamInstanceProfile = &imds.IamInstanceProfile{Arn: str(p.Arn), ID: str(p.Id), RoleName: r.RoleName}
 	}
+	// A Spot interruption's rebalance recommendation and notice, once due
+	// (interruptions.go).
+	s.spotNotices(&inst, r)
 	return inst, true
 }
 

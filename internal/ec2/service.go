@@ -41,6 +41,9 @@ type Options struct {
 	Endpoint func() string
 	// MaxInstances caps the live instances of a region (InstanceLimitExceeded).
 	MaxInstances int
+	// MaxVCPUs caps the vCPUs of a region's live instances
+	// (VcpuLimitExceeded).
+	MaxVCPUs int
 	// StopGrace is how long a stopping instance's processes get between
 	// SIGTERM and SIGKILL, on the clock.
 	StopGrace time.Duration
@@ -56,6 +59,10 @@ type Options struct {
 	TimeScale float64
 	// Logger receives the lifecycle's logs; nil discards them.
 	Logger *slog.Logger
+	// SpotInterruptionRate is how many interruptions each running Spot
+	// Instance has per hour of the clock, on average (interruptions.go);
+	// 0 turns random interruptions off.
+	SpotInterruptionRate float64
 }
 
 // DefaultMaxInstances is the default cap on live instances per region.
@@ -92,6 +99,7 @@ type Service struct {
 	machine *machine.Machine
 	imds    *imds.Server
 	mon     monitor
+	faults  capacityFaults
 
 	// where maps the ID of an instance that booted to its scope, for the
 	// metadata service and the machine, which know only IDs.
@@ -113,6 +121,9 @@ var (
 func New(st store.Store, clk clock.Clock, opts Options) (*Service, error) {
 	if opts.MaxInstances <= 0 {
 		opts.MaxInstances = DefaultMaxInstances
+	}
+	if opts.MaxVCPUs <= 0 {
+		opts.MaxVCPUs = DefaultMaxVCPUs
 	}
 	if opts.StopGrace <= 0 {
 		opts.StopGrace = DefaultStopGrace
@@ -142,6 +153,8 @@ func (s *Service) Start() error {
 		defer s.ctl.wg.Done()
 		s.runMonitor(s.ctl.ctx)
 	}()
+	// Spot interruptions at the configured rate (interruptions.go).
+	s.startInterruptions()
 	return s.recover()
 }
 
@@ -169,6 +182,10 @@ func (s *Service) Operations() []service.Operation {
 		s.placementGroupOperations(),
 		s.instanceOperations(),
 		s.imageOperations(),
+		s.volumeOperations(),
+		s.instanceAttributeOperations(),
+		s.spotOperations(),  // spot.go
+		s.fleetOperations(), // fleets.go
 	} {
 		ops = append(ops, family...)
 	}
@@ -179,6 +196,7 @@ func (s *Service) Operations() []service.Operation {
 // defaults; the store itself is emptied by the server.
 func (s *Service) Reset(context.Context) error {
 	s.seeded.Clear()
+	s.faults.clear()
 	var ids []string
 	s.where.Range(func(k, _ any) bool {
 		ids = append(ids, k.(string))

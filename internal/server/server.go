@@ -49,6 +49,10 @@ type Config struct {
 	// MaxInstances caps the live instances per region; 0 means EC2's
 	// default cap.
 	MaxInstances int
+	// SpotInterruptionRate interrupts each running Spot Instance this many
+	// times per simulated hour on average; 0 turns random interruptions
+	// off.
+	SpotInterruptionRate float64
 	// Clock overrides the clock (tests pass a fake one).
 	Clock clock.Clock
 	// Logger receives logs; nil discards them.
@@ -127,6 +131,8 @@ func New(cfg Config) (*Server, error) {
 		MaxInstances: cfg.MaxInstances,
 		TimeScale:    cfg.TimeScale,
 		Logger:       cfg.Logger,
+
+		SpotInterruptionRate: cfg.SpotInterruptionRate,
 	})
 	if err != nil {
 		s.store.Close()

@@ -104,6 +104,9 @@ func (m *Machine) Boot(spec Spec) error {
 			return fmt.Errorf("machine: root of %s: %w", spec.ID, err)
 		}
 	}
+	if err := m.linkInstanceStore(spec.ID); err != nil {
+		return fmt.Errorf("machine: instance store of %s: %w", spec.ID, err)
+	}
 	_, err := os.Stat(filepath.Join(root, bootFinished))
 	firstBoot := errors.Is(err, os.ErrNotExist)
 	p, err := plan(root, spec.UserData, firstBoot)

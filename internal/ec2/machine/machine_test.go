@@ -59,7 +59,7 @@ func TestUserDataKinds(t *testing.T) {
 	}{
 		{"shell_script", "#!/bin/sh\necho \"$GREETING from $INSTANCE_ROOT\" > out.txt\n", "out.txt", "hi from ROOT\n"},
 		{"python_script", "#!/usr/bin/env python3\nopen('out.txt', 'w').write('py')\n", "out.txt", "py"},
-		{"cloud_config_runcmd", "#cloud-config\nruncmd:\n  - echo one > out.txt\n  - [sh, -c, 'echo two >> out.txt']\n", "out.txt", "one\ntwo\n"},
+		{"cloud_config_runcmd", "#cloud-config\nruncmd:\n  - echo one > tmp.txt\n  - [sh, -c, 'echo two >> tmp.txt && mv tmp.txt out.txt']\n", "out.txt", "one\ntwo\n"},
 		{"cloud_config_write_files", "#cloud-config\nwrite_files:\n  - path: /etc/app/conf.ini\n    content: |\n      key=value\n    permissions: '0600'\nruncmd:\n  - cat etc/app/conf.ini > out.txt\n", "out.txt", "key=value\n"},
 		{"write_files_gzip_base64", "#cloud-config\nwrite_files:\n  - path: /data/hello\n    encoding: gz+b64\n    content: " + gz + "\n", "data/hello", "hello"},
 		{"bootcmd_runs", "#cloud-config\nbootcmd:\n  - echo early > boot.txt\n", "boot.txt", "early\n"},
