@@ -1,6 +1,8 @@
 package ec2
 
 import (
+	"encoding/json"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -107,4 +109,45 @@ func insufficientCapacity(instanceType, az, region string) error {
 	return awserr.New(500, "InsufficientInstanceCapacity",
 		"We currently do not have sufficient %s capacity in the Availability Zone you requested (%s). Our system will be working on provisioning additional capacity. You can currently get %s capacity by not specifying an Availability Zone in your request or choosing %s.",
 		instanceType, az, instanceType, strings.Join(others, ", "))
+}
+
+func init() {
+	adminRoutes = append(adminRoutes, adminRoute{"POST /capacity", (*Service).adminCapacity})
+}
+
+// capacityRequest is the body of POST /_nephele/ec2/capacity: make an
+// instance type unavailable in an Availability Zone ("*" for every type or
+// every zone), or available again.
+type capacityRequest struct {
+	InstanceType     string `json:"instanceType"`
+	AvailabilityZone string `json:"availabilityZone"`
+	Available        bool   `json:"available"`
+}
+
+// adminCapacity flips a capacity fault; launches of the type in the zone
+// then fail with InsufficientInstanceCapacity, as when AWS runs out.
+func (s *Service) adminCapacity(w http.ResponseWriter, r *http.Request) {
+	var req capacityRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
+		adminJSON(w, http.StatusBadRequest, adminError{Status: "error", Message: "body must be JSON: " + err.Error()})
+		return
+	}
+	if req.InstanceType == "" || req.AvailabilityZone == "" {
+		adminJSON(w, http.StatusBadRequest, adminError{Status: "error", Message: "instanceType and availabilityZone are required (\"*\" means all)"})
+		return
+	}
+	if req.InstanceType != "*" {
+		if _, ok := catalog.InstanceType(req.InstanceType); !ok {
+			adminJSON(w, http.StatusBadRequest, adminError{Status: "error", Message: "unknown instance type " + req.InstanceType})
+			return
+		}
+	}
+	if req.AvailabilityZone != "*" {
+		if _, ok := catalog.AvailabilityZoneByName(req.AvailabilityZone); !ok {
+			adminJSON(w, http.StatusBadRequest, adminError{Status: "error", Message: "unknown Availability Zone " + req.AvailabilityZone})
+			return
+		}
+	}
+	s.faults.set(req.InstanceType, req.AvailabilityZone, !req.Available)
+	adminJSON(w, http.StatusOK, req)
 }

@@ -1,6 +1,8 @@
 package ec2
 
 import (
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	api "github.com/nephele-dev/nephele/internal/api/ec2"
@@ -56,5 +58,32 @@ func TestLaunchLimits(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestAdminCapacity(t *testing.T) {
+	f := newNetFixture(t)
+	h := f.svc.AdminHandler()
+	post := func(body string) int {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("POST", "/capacity", strings.NewReader(body)))
+		return rec.Code
+	}
+	for _, bad := range []string{`{`, `{"instanceType":"t3.micro"}`, `{"instanceType":"t9.x","availabilityZone":"us-east-1a"}`, `{"instanceType":"t3.micro","availabilityZone":"mars-1a"}`} {
+		if code := post(bad); code != 400 {
+			t.Errorf("POST %s = %d, want 400", bad, code)
+		}
+	}
+	if code := post(`{"instanceType":"t3.micro","availabilityZone":"us-east-1a"}`); code != 200 {
+		t.Fatalf("POST = %d", code)
+	}
+	_, err := f.svc.RunInstances(f.ctx, &api.RunInstancesInput{ImageId: firstImage(t, f), InstanceType: ptr("t3.micro"), MinCount: ptr(int32(1)), MaxCount: ptr(int32(1)),
+		Placement: &api.Placement{AvailabilityZone: ptr("us-east-1a")}})
+	if errCode(err) != "InsufficientInstanceCapacity" || !strings.Contains(err.Error(), "us-east-1b") {
+		t.Errorf("launch into the faulted zone: %v", err)
+	}
+	post(`{"instanceType":"t3.micro","availabilityZone":"us-east-1a","available":true}`)
+	if f.svc.faults.unavailable("t3.micro", "us-east-1a") {
+		t.Error("fault not cleared")
 	}
 }
