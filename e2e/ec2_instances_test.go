@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -244,5 +245,77 @@ func TestEC2InstanceErrors(t *testing.T) {
 	instanceState(t, c, id, "running")
 	if _, err := c.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{id, "i-0123456789abcdef0"}}); apiCode(err) != "InvalidInstanceID.NotFound" {
 		t.Errorf("starting a missing instance: %v", err)
+	}
+}
+
+// TestEC2InstanceSurvivesRestart kills nephele with SIGKILL while an
+// instance serves HTTP, restarts it on the same --data-dir, and finds the
+// instance running again: its processes from before are gone, and it
+// booted again (per-boot scripts only), serving the same files.
+func TestEC2InstanceSurvivesRestart(t *testing.T) {
+	dir, pids := t.TempDir(), t.TempDir()
+	ctx := context.Background()
+	p := testenv.StartProcess(t, "--data-dir", dir, "--imds-port", "0")
+	c := ec2.NewFromConfig(p.AWSConfig())
+	images, err := c.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"amazon"},
+		Filters: []ec2types.Filter{{Name: aws.String("name"), Values: []string{"al2023-ami-2023.*-x86_64"}}}})
+	if err != nil || len(images.Images) == 0 {
+		t.Fatalf("DescribeImages: %v", err)
+	}
+	userData := fmt.Sprintf(`#!/bin/sh
+mkdir -p www var/lib/cloud/scripts/per-boot
+echo "still here" > www/index.html
+cat > var/lib/cloud/scripts/per-boot/serve.sh <<'END'
+#!/bin/sh
+IP=$(curl -s -H "X-aws-ec2-metadata-token: $(curl -s -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' ${AWS_EC2_METADATA_SERVICE_ENDPOINT%%/}/latest/api/token)" ${AWS_EC2_METADATA_SERVICE_ENDPOINT%%/}/latest/meta-data/local-ipv4)
+cd www && python3 -m http.server 8080 --bind "$IP" &
+echo $! > %s/server.pid
+END
+chmod +x var/lib/cloud/scripts/per-boot/serve.sh
+./var/lib/cloud/scripts/per-boot/serve.sh
+`, pids)
+	run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: images.Images[0].ImageId, InstanceType: ec2types.InstanceTypeT3Micro,
+		MinCount: aws.Int32(1), MaxCount: aws.Int32(1), UserData: aws.String(base64.StdEncoding.EncodeToString([]byte(userData)))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(run.Instances[0].InstanceId)
+	ip := aws.ToString(instanceState(t, c, id, "running").PrivateIpAddress)
+	url := "http://" + ip + ":8080/index.html"
+	serving := func() error {
+		body, err := httpGet(url)
+		if err == nil && body != "still here\n" {
+			err = fmt.Errorf("body %q", body)
+		}
+		return err
+	}
+	eventually(t, "GET before the restart", serving)
+	before := readPID(t, filepath.Join(pids, "server.pid"))
+	os.Remove(filepath.Join(pids, "server.pid"))
+
+	p.Signal(t, syscall.SIGKILL)
+	p2 := testenv.StartProcess(t, "--data-dir", dir, "--imds-port", "0")
+	c = ec2.NewFromConfig(p2.AWSConfig())
+	t.Cleanup(func() {
+		c.TerminateInstances(context.Background(), &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
+	})
+	eventually(t, "the end of the server from before the restart", func() error {
+		if testenv.Alive(before) {
+			return fmt.Errorf("pid %d still runs", before)
+		}
+		return nil
+	})
+	instanceState(t, c, id, "running")
+	after := readPID(t, filepath.Join(pids, "server.pid"))
+	if after == before {
+		t.Errorf("the server did not start again (pid %d)", after)
+	}
+	eventually(t, "GET after the restart", serving)
+	if _, err := c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil {
+		t.Fatal(err)
+	}
+	instanceState(t, c, id, "terminated")
+	if testenv.Alive(after) {
+		t.Errorf("server %d outlived the termination", after)
 	}
 }

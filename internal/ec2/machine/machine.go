@@ -63,7 +63,22 @@ func New(cfg Config) (*Machine, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("machine: %w", err)
 	}
-	return &Machine{cfg: cfg, running: map[string]*instance{}, consoles: map[string]*procs.Console{}}, nil
+	m := &Machine{cfg: cfg, running: map[string]*instance{}, consoles: map[string]*procs.Console{}}
+	// No tree of this run exists yet: any tree on record is one an
+	// earlier run left when it was killed, and goes before instances boot
+	// again.
+	entries, err := os.ReadDir(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("machine: %w", err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			if err := m.killStale(e.Name()); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return m, nil
 }
 
 // Root is the directory that stands in for an instance's root volume.
@@ -134,6 +149,11 @@ func (m *Machine) Boot(spec Spec) error {
 		logFile.Close()
 		return fmt.Errorf("machine: boot of %s: %w", spec.ID, err)
 	}
+	if err := m.recordTree(spec.ID, treeRecord{PID: tree.PID(), Cgroup: tree.Cgroup()}); err != nil {
+		tree.Kill()
+		logFile.Close()
+		return fmt.Errorf("machine: boot of %s: %w", spec.ID, err)
+	}
 	inst := &instance{tree: tree, done: make(chan struct{})}
 	m.mu.Lock()
 	m.running[spec.ID] = inst
@@ -153,6 +173,7 @@ func (m *Machine) watch(id string, inst *instance, logFile *os.File) {
 	m.mu.Lock()
 	if m.running[id] == inst {
 		delete(m.running, id)
+		m.forgetTree(id)
 	}
 	asked := inst.stopping
 	m.mu.Unlock()

@@ -220,3 +220,43 @@ func TestImageRoot(t *testing.T) {
 		t.Errorf("copy.txt = %q", got)
 	}
 }
+
+// TestStaleTreesEndAtStart checks that a tree an earlier run left behind
+// (nephele killed with SIGKILL) is ended when the next Machine starts on
+// the same directory.
+func TestStaleTreesEndAtStart(t *testing.T) {
+	dir := t.TempDir()
+	first, err := machine.New(machine.Config{Dir: dir, Clock: clock.Real()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const id = "i-00000000000000006"
+	if err := first.Boot(machine.Spec{ID: id, UserData: []byte("#!/bin/sh\nsleep 300 &\necho $! > bg.pid\nsetsid sleep 300 &\necho $! > sid.pid\n")}); err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, f := range []string{"bg.pid", "sid.pid"} {
+		var pid int
+		fmt.Sscan(waitFile(t, filepath.Join(first.Root(id), f)), &pid)
+		pids = append(pids, pid)
+	}
+	// The first Machine is abandoned, as a killed nephele abandons it;
+	// its trees are still running. Clean up whatever the test leaves.
+	t.Cleanup(func() { first.Close() })
+	second, err := machine.New(machine.Config{Dir: dir, Clock: clock.Real()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	for _, pid := range pids {
+		for range 100 {
+			if !testenv.Alive(pid) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if testenv.Alive(pid) {
+			t.Errorf("stale process %d still running after a new Machine started", pid)
+		}
+	}
+}
