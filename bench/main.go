@@ -42,8 +42,9 @@ type call struct {
 var calls = []call{
 	{"sts GetCallerIdentity", "sts", "Action=GetCallerIdentity&Version=2011-06-15"},
 	// A query call shaped like an empty DescribeInstances: a signed form in,
-	// a small XML list out. (DescribeInstances itself lands with EC2.)
+	// a small XML list out.
 	{"iam ListRoles (empty)", "iam", "Action=ListRoles&Version=2010-05-08"},
+	{"ec2 DescribeInstances (empty)", "ec2", "Action=DescribeInstances&Version=2016-11-15"},
 }
 
 func main() {
@@ -51,8 +52,11 @@ func main() {
 	duration := flag.Duration("duration", 3*time.Second, "load time per call and server")
 	maxRequests := flag.Int64("max-requests", 2_000_000, "upper bound on requests per call and server")
 	startups := flag.Int("startups", 15, "start-up samples for nephele (moto gets a third, at least 3)")
+	launches := flag.Int("launches", 50, "single-instance launches timed on nephele (moto gets a fifth, at least 3)")
+	fleet := flag.Int("fleet", 500, "instances of the one big RunInstances (MaxCount)")
+	skipEC2 := flag.Bool("skip-ec2", false, "leave out the EC2 figures")
 	flag.Parse()
-	if err := run(*workers, *duration, *maxRequests, *startups); err != nil {
+	if err := run(*workers, *duration, *maxRequests, *startups, *launches, *fleet, *skipEC2); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -65,7 +69,7 @@ type server struct {
 	ready func(line string) bool // a line of output that means ready, or nil to poll
 }
 
-func run(workers int, duration time.Duration, maxRequests int64, startups int) error {
+func run(workers int, duration time.Duration, maxRequests int64, startups, launches, fleet int, skipEC2 bool) error {
 	bin, err := build()
 	if err != nil {
 		return err
@@ -121,7 +125,15 @@ func run(workers int, duration time.Duration, maxRequests int64, startups int) e
 	}
 	nLoaded, mLoaded := rssKiB(nProc.Process.Pid), rssKiB(mProc.Process.Pid)
 	fmt.Printf("%-34s %9.1f MiB %8.1f MiB %9.1f×\n", "RSS after load", float64(nLoaded)/1024, float64(mLoaded)/1024, float64(mLoaded)/float64(nLoaded))
-	return nil
+	if skipEC2 {
+		return nil
+	}
+	// EC2 runs on fresh servers, nephele allowed enough instances.
+	neph.start = func(port int) *exec.Cmd {
+		return exec.Command(bin, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--log-level", "error",
+			"--max-instances", "1100", "--imds-port", "0")
+	}
+	return runEC2(neph, peer, workers, duration, maxRequests, launches, fleet)
 }
 
 func build() (string, error) {
@@ -257,20 +269,26 @@ func load(url string, c call, workers int, d time.Duration, maxRequests int64) (
 func rssKiB(pid int) int64 {
 	var total int64
 	for _, p := range append([]int{pid}, children(pid)...) {
-		f, err := os.Open(fmt.Sprintf("/proc/%d/status", p))
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-				kb, _ := strconv.ParseInt(strings.Fields(rest)[0], 10, 64)
-				total += kb
-			}
-		}
-		f.Close()
+		total += vmRSS(p)
 	}
 	return total
+}
+
+// vmRSS is the resident set of one process alone, in KiB.
+func vmRSS(pid int) int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.Fields(rest)[0], 10, 64)
+			return kb
+		}
+	}
+	return 0
 }
 
 func children(pid int) []int {

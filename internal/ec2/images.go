@@ -357,7 +357,7 @@ func (s *Service) CreateImage(ctx context.Context, in *api.CreateImageInput) (*a
 			if r.state() == "running" {
 				r.Reboot = true
 			}
-		}, false)
+		})
 		if err != nil && !isAPIError(err) {
 			return nil, err
 		}

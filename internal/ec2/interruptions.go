@@ -145,7 +145,7 @@ func (s *Service) interruptStep(sc scope, r instanceRecord) (bool, error) {
 	id, in := r.id(), *r.Interruption
 	now := s.clk.Now()
 	if now.Before(in.Notice) {
-		s.ctl.after(sc, id, in.Notice.Sub(now))
+		s.ctl.after(sc, id, in.Notice.Sub(s.clk.Now()))
 		return false, nil
 	}
 	if !in.Noticed {
@@ -165,12 +165,12 @@ func (s *Service) interruptStep(sc scope, r instanceRecord) (bool, error) {
 			if r.Interruption != nil {
 				r.Interruption.Noticed = true
 			}
-		}, false); err != nil {
+		}); err != nil {
 			return false, err
 		}
 	}
 	if now.Before(in.Time) {
-		s.ctl.after(sc, id, in.Time.Sub(now))
+		s.ctl.after(sc, id, in.Time.Sub(s.clk.Now()))
 		return false, nil
 	}
 	terminate := in.Action == "terminate"
@@ -186,13 +186,11 @@ func (s *Service) interruptStep(sc scope, r instanceRecord) (bool, error) {
 			r.StateReason = &api.StateReason{Code: ptr("Server.SpotInstanceShutdown"), Message: ptr("Server.SpotInstanceShutdown: Spot instance shutdown")}
 		}
 		r.StateTransitionReason = ptr(fmt.Sprintf("Service initiated (%s)", s.clk.Now().UTC().Format("2006-01-02 15:04:05 MST")))
-	}, terminate)
+	})
 	if err != nil {
 		return true, err
 	}
-	if !terminate {
-		s.ctl.enqueue(sc, id)
-	}
+	s.ctl.enqueue(sc, id)
 	s.log().Info("ec2: spot instance interrupted", "instance", id, "action", in.Action)
 	return true, s.interruptedRequest(sc, r, in)
 }

@@ -33,16 +33,17 @@ const terminatedVisible = time.Hour
 type controller struct {
 	s *Service
 
-	mu      sync.Mutex
-	queued  map[string]bool // key → waiting in work
-	busy    map[string]bool // key → being reconciled; requeued when done
-	again   map[string]bool
-	work    chan string
-	timers  map[string]func() bool // key → stop of a pending AfterFunc
-	closing bool
-	wg      sync.WaitGroup
-	ctx     context.Context
-	cancel  context.CancelFunc
+	mu        sync.Mutex
+	queued    map[string]bool // key → waiting in work
+	busy      map[string]bool // key → being reconciled; requeued when done
+	again     map[string]bool
+	work      chan string
+	timers    map[uint64]func() bool // pending wake-ups, by number
+	nextTimer uint64
+	closing   bool
+	wg        sync.WaitGroup
+	ctx       context.Context
+	cancel    context.CancelFunc
 }
 
 // workers bounds the reconciles in flight.
@@ -52,7 +53,7 @@ func newController(s *Service) *controller {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &controller{
 		s: s, queued: map[string]bool{}, busy: map[string]bool{}, again: map[string]bool{},
-		work: make(chan string, 1<<16), timers: map[string]func() bool{}, ctx: ctx, cancel: cancel,
+		work: make(chan string, 1<<16), timers: map[uint64]func() bool{}, ctx: ctx, cancel: cancel,
 	}
 	for range workers {
 		c.wg.Add(1)
@@ -81,16 +82,25 @@ func (c *controller) enqueue(sc scope, id string) {
 	c.work <- key
 }
 
-// after enqueues an instance once d has passed on the clock.
+// after enqueues an instance once d has passed on the clock. Several
+// wake-ups of one instance may be pending (a notice, then the action it
+// announces); each enqueues it, and reconciling is idempotent, so an extra
+// one costs a read.
 func (c *controller) after(sc scope, id string, d time.Duration) {
-	key := sc.key(id)
-	t := c.s.clk.AfterFunc(d, func() { c.enqueue(sc, id) })
 	c.mu.Lock()
-	if stop, ok := c.timers[key]; ok {
-		stop()
+	defer c.mu.Unlock()
+	if c.closing {
+		return
 	}
-	c.timers[key] = t.Stop
-	c.mu.Unlock()
+	c.nextTimer++
+	n := c.nextTimer
+	t := c.s.clk.AfterFunc(d, func() {
+		c.mu.Lock()
+		delete(c.timers, n)
+		c.mu.Unlock()
+		c.enqueue(sc, id)
+	})
+	c.timers[n] = t.Stop
 }
 
 func (c *controller) run() {
@@ -169,16 +179,20 @@ func (s *Service) reconcile(ctx context.Context, key string) error {
 	case "pending":
 		if err := s.boot(sc, r); err != nil {
 			s.log().Error("ec2: boot", "instance", id, "err", err)
-			return s.update(sc, id, func(r *instanceRecord) {
+			err := s.update(sc, id, func(r *instanceRecord) {
 				r.setState("shutting-down")
 				r.StateReason = &api.StateReason{Code: ptr("Server.InternalError"), Message: ptr("Server.InternalError: Internal error on launch")}
-			}, true)
+			})
+			if err == nil {
+				s.ctl.enqueue(sc, id)
+			}
+			return err
 		}
 		return s.update(sc, id, func(r *instanceRecord) {
 			if r.state() == "pending" {
 				r.setState("running")
 			}
-		}, false)
+		})
 	case "running":
 		if r.Interruption != nil {
 			// A Spot interruption takes its steps on time (interruptions.go).
@@ -193,7 +207,7 @@ func (s *Service) reconcile(ctx context.Context, key string) error {
 			if err := s.boot(sc, r); err != nil {
 				return err
 			}
-			return s.update(sc, id, func(r *instanceRecord) { r.Reboot, r.Impaired = false, false }, false)
+			return s.update(sc, id, func(r *instanceRecord) { r.Reboot, r.Impaired = false, false })
 		}
 		if !r.Impaired && !s.machine.Running(id) {
 			// nephele restarted: the instance boots again.
@@ -214,7 +228,7 @@ func (s *Service) reconcile(ctx context.Context, key string) error {
 					r.StateReason = &api.StateReason{Code: ptr("Client.UserInitiatedShutdown"), Message: ptr("Client.UserInitiatedShutdown: User initiated shutdown")}
 				}
 			}
-		}, false)
+		})
 	case "shutting-down":
 		if err := s.halt(ctx, sc, r); err != nil {
 			return err
@@ -232,6 +246,14 @@ func (s *Service) reconcile(ctx context.Context, key string) error {
 			r.Ended = now
 			if r.StateReason == nil {
 				r.StateReason = &api.StateReason{Code: ptr("Client.UserInitiatedShutdown"), Message: ptr("Client.UserInitiatedShutdown: User initiated shutdown")}
+			}
+			// The address is free once the instance's processes and
+			// metadata service are gone, not before: a new instance given
+			// it at once would find it still in use.
+			if r.PrivateIpAddress != nil {
+				if err := releaseAddress(tx, str(r.PrivateIpAddress), sc.key(id)); err != nil {
+					return err
+				}
 			}
 			// Volumes marked DeleteOnTermination go with the instance;
 			// the others become available.
@@ -262,26 +284,17 @@ func (s *Service) reconcile(ctx context.Context, key string) error {
 	return nil
 }
 
-// update changes an instance record in one transaction; release also
-// frees its address, as a terminated instance has none.
-func (s *Service) update(sc scope, id string, change func(*instanceRecord), release bool) error {
-	err := s.st.Update(func(tx store.Tx) error {
+// update changes an instance record in one transaction. It does not
+// enqueue the instance: callers whose change needs a step do.
+func (s *Service) update(sc scope, id string, change func(*instanceRecord)) error {
+	return s.st.Update(func(tx store.Tx) error {
 		r, err := loadInstance(tx, sc, id)
 		if err != nil {
 			return err
 		}
 		change(&r)
-		if release && r.PrivateIpAddress != nil {
-			if err := releaseAddress(tx, str(r.PrivateIpAddress), sc.key(id)); err != nil {
-				return err
-			}
-		}
 		return tx.Put(instanceKind.bucket, sc.key(id), r)
 	})
-	if err == nil && release {
-		s.ctl.enqueue(sc, id)
-	}
-	return err
 }
 
 // boot starts an instance's processes with its metadata service.
@@ -341,7 +354,7 @@ func (s *Service) exited(id string, code int) {
 			r.Impaired = true
 			r.ImpairedSince = s.now()
 		}
-	}, false)
+	})
 	if err != nil && awserr.As(err) == nil {
 		s.log().Error("ec2: recording an exit", "instance", id, "err", err)
 	}
@@ -522,16 +535,6 @@ func (s *Service) TerminateInstances(ctx context.Context, in *api.TerminateInsta
 	if err != nil {
 		return nil, err
 	}
-	// A terminated instance has no address: free it now so the next
-	// launch can use it.
-	sc := scopeOf(ctx)
-	for _, c := range changes {
-		if str(c.CurrentState.Name) == "shutting-down" {
-			if err := s.update(sc, str(c.InstanceId), func(*instanceRecord) {}, true); err != nil {
-				return nil, err
-			}
-		}
-	}
 	return &api.TerminateInstancesOutput{TerminatingInstances: changes}, nil
 }
 
@@ -553,7 +556,7 @@ func (s *Service) RebootInstances(ctx context.Context, in *api.RebootInstancesIn
 			if r.state() == "running" {
 				r.Reboot = true
 			}
-		}, false)
+		})
 		if err != nil {
 			return nil, err
 		}

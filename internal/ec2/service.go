@@ -184,8 +184,11 @@ func (s *Service) Operations() []service.Operation {
 		s.imageOperations(),
 		s.volumeOperations(),
 		s.instanceAttributeOperations(),
-		s.spotOperations(),  // spot.go
-		s.fleetOperations(), // fleets.go
+		s.spotOperations(),           // spot.go
+		s.fleetOperations(),          // fleets.go
+		s.regionOperations(),         // regions.go
+		s.instanceTypeOperations(),   // instancetypes.go
+		s.launchTemplateOperations(), // templates.go
 	} {
 		ops = append(ops, family...)
 	}

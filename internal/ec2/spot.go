@@ -359,7 +359,7 @@ func (s *Service) reconcileSpotRequest(ctx context.Context, sc scope, id string)
 			return nil
 		}
 		if now.Before(r.NotBefore) {
-			s.ctl.after(sc, id, r.NotBefore.Sub(now))
+			s.ctl.after(sc, id, r.NotBefore.Sub(s.clk.Now()))
 			return nil
 		}
 		return s.fulfilSpotRequest(ctx, sc, r, now)
@@ -454,31 +454,33 @@ var errSkip = errors.New("ec2: nothing to do")
 // again; when the user stops it a persistent request is disabled until the
 // instance starts. Interruptions set their own status (interruptions.go).
 func (s *Service) followSpotInstance(sc scope, r spotRequestRecord, now time.Time) error {
-	var inst instanceRecord
-	gone := false
-	err := s.st.View(func(tx store.Tx) error {
-		var err error
-		inst, err = loadInstance(tx, sc, str(r.InstanceId))
-		if isAWSError(err) {
-			gone, err = true, nil
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	interrupted := !gone && inst.StateReason != nil && strings.HasPrefix(str(inst.StateReason.Code), "Server.Spot")
-	state := inst.state()
 	persistent := str(r.Type) == "persistent"
 	reopen := false
-	err = s.updateSpotRequest(sc, r.id(), func(cur *spotRequestRecord) {
+	// The instance is read in the same transaction as the request is
+	// changed: a view read before could be overtaken by an interruption
+	// that changes both.
+	err := s.st.Update(func(tx store.Tx) error {
+		cur, err := loadSpotRequest(tx, sc, r.id())
+		if err != nil {
+			return err
+		}
+		inst, err := loadInstance(tx, sc, str(r.InstanceId))
+		gone := isAWSError(err)
+		if err != nil && !gone {
+			return err
+		}
 		if str(cur.InstanceId) != str(r.InstanceId) || (str(cur.State) != "active" && str(cur.State) != "disabled") {
-			return
+			return nil
+		}
+		interrupted := !gone && inst.StateReason != nil && strings.HasPrefix(str(inst.StateReason.Code), "Server.Spot")
+		state := ""
+		if !gone {
+			state = inst.state()
 		}
 		switch {
 		case gone || state == "shutting-down" || state == "terminated":
 			if interrupted {
-				return
+				return nil
 			}
 			if persistent {
 				cur.setStatus("open", "instance-terminated-by-user", "", now)
@@ -487,14 +489,19 @@ func (s *Service) followSpotInstance(sc scope, r spotRequestRecord, now time.Tim
 				cur.setStatus("closed", "instance-terminated-by-user", "", now)
 			}
 		case state == "stopping" || state == "stopped":
-			if !interrupted && str(cur.State) == "active" {
-				cur.setStatus("disabled", "instance-stopped-by-user", "", now)
+			if interrupted || str(cur.State) != "active" {
+				return nil
 			}
+			cur.setStatus("disabled", "instance-stopped-by-user", "", now)
 		case state == "pending" || state == "running":
-			if str(cur.State) == "disabled" {
-				cur.setStatus("active", "fulfilled", "", now)
+			if str(cur.State) != "disabled" {
+				return nil
 			}
+			cur.setStatus("active", "fulfilled", "", now)
+		default:
+			return nil
 		}
+		return tx.Put(spotRequestKind.bucket, sc.key(r.id()), cur)
 	})
 	if reopen {
 		s.ctl.enqueue(sc, r.id())

@@ -99,6 +99,15 @@ runcmd:
 `
 	root := boot(t, m, id, userData)
 	waitFile(t, filepath.Join(root, "ready"))
+	// The first boot is over once cloud-init's marker is written; a stop
+	// before that would leave the user-data to run again, as it would
+	// under cloud-init.
+	for range 200 {
+		if _, err := os.Stat(filepath.Join(root, "var/lib/cloud/instance/boot-finished")); err == nil {
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
 	if err := m.Stop(context.Background(), id, time.Second); err != nil {
 		t.Fatal(err)
 	}
