@@ -241,10 +241,13 @@ func (s *Service) launchInstances(ctx context.Context, tx store.Tx, sc scope, in
 		if err := tx.Put(instanceKind.bucket, sc.key(r.id()), r); err != nil {
 			return res, err
 		}
-		if err := writeTags(tx, sc, r.id(), slices.Clone(l.tags)); err != nil {
+		// A launch from a template carries AWS's own tags naming it, which
+		// Terraform reads the instance's template back from.
+		ts := append(slices.Clone(l.tags), launchTemplateTags(in.LaunchTemplate)...)
+		if err := writeTags(tx, sc, r.id(), slices.Clone(ts)); err != nil {
 			return res, err
 		}
-		r.Tags = l.tags
+		r.Tags = ts
 		res.Instances = append(res.Instances, r.Instance)
 	}
 	return res, nil

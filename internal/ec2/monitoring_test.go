@@ -140,9 +140,22 @@ func firstImage(t *testing.T, f *netFixture) *string {
 	return out.Images[0].ImageId
 }
 
-// waitRunning waits (bounded, in real time: the processes are real) for an
-// instance to be running.
+// waitRunning waits for an instance to be running with its processes up.
 func waitRunning(t *testing.T, f *netFixture, id string) {
+	t.Helper()
+	waitState(t, f, id, "running")
+	for range 400 {
+		if f.svc.machine.Running(id) {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("%s never ran", id)
+}
+
+// waitState waits (bounded, in real time: the processes are real) for an
+// instance to reach a state.
+func waitState(t *testing.T, f *netFixture, id, state string) {
 	t.Helper()
 	for range 400 {
 		var r instanceRecord
@@ -151,10 +164,10 @@ func waitRunning(t *testing.T, f *netFixture, id string) {
 			r, err = loadInstance(tx, f.sc, id)
 			return err
 		})
-		if err == nil && r.state() == "running" && f.svc.machine.Running(id) {
+		if err == nil && r.state() == state {
 			return
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-	t.Fatalf("%s never ran", id)
+	t.Fatalf("%s never became %s", id, state)
 }

@@ -181,6 +181,7 @@ func (s *Service) Operations() []service.Operation {
 		s.keyPairOperations(),
 		s.placementGroupOperations(),
 		s.instanceOperations(),
+		s.interfaceOperations(),
 		s.imageOperations(),
 		s.volumeOperations(),
 		s.instanceAttributeOperations(),
