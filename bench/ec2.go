@@ -130,7 +130,8 @@ func waitRunning(client *http.Client, base string, want int, t0 time.Time, limit
 		if n >= want {
 			return wall.Since(t0), nil
 		}
-		wall.Sleep(context.Background(), 20*time.Millisecond)
+		// Polling lightly: a describe of hundreds of instances costs CPU the launch needs.
+		wall.Sleep(context.Background(), 250*time.Millisecond)
 	}
 	return 0, fmt.Errorf("fewer than %d instances running after %s", want, limit)
 }

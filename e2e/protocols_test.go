@@ -32,9 +32,9 @@ func TestEveryProtocolSpeaksToRealClients(t *testing.T) {
 		wantText string
 	}{
 		{"ec2 protocol", func() error {
-			_, err := ec2.NewFromConfig(cfg).DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+			_, err := ec2.NewFromConfig(cfg).DescribeVpcEndpoints(ctx, &ec2.DescribeVpcEndpointsInput{})
 			return err
-		}, "NotImplemented", "DescribeInstances"},
+		}, "NotImplemented", "DescribeVpcEndpoints"},
 		{"query protocol (autoscaling)", func() error {
 			_, err := autoscaling.NewFromConfig(cfg).DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{})
 			return err
@@ -78,7 +78,7 @@ func TestCLIEveryProtocol(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"ec2", "describe-instances"}, "(NotImplemented) when calling the DescribeInstances operation"},
+		{[]string{"ec2", "describe-vpc-endpoints"}, "(NotImplemented) when calling the DescribeVpcEndpoints operation"},
 		{[]string{"cloudwatch", "list-metrics"}, "(NotImplemented) when calling the ListMetrics operation"},
 		{[]string{"logs", "describe-log-groups"}, "(NotImplemented) when calling the DescribeLogGroups operation"},
 		{[]string{"lambda", "list-functions"}, "(NotImplemented) when calling the ListFunctions operation"},

@@ -10,7 +10,8 @@ import (
 // safe for concurrent use.
 type Console struct {
 	mu   sync.Mutex
-	buf  []byte // len(buf) is the capacity
+	size int    // how many bytes are kept
+	buf  []byte // grows up to size as output comes, then is a ring
 	next int    // where the next byte goes
 	full bool   // buf has wrapped at least once
 }
@@ -19,8 +20,9 @@ var _ io.Writer = (*Console)(nil)
 
 // NewConsole returns a Console that keeps the last n bytes; n <= 0 keeps
 // nothing.
+// Its memory grows with the output, so a quiet instance costs little.
 func NewConsole(n int) *Console {
-	return &Console{buf: make([]byte, max(n, 0))}
+	return &Console{size: max(n, 0)}
 }
 
 // Write keeps the tail of p; it never fails, so a tree's output is never
@@ -29,9 +31,20 @@ func (c *Console) Write(p []byte) (int, error) {
 	n := len(p)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	size := len(c.buf)
+	size := c.size
 	if size == 0 {
 		return n, nil
+	}
+	if !c.full && len(c.buf) < size {
+		if len(c.buf)+len(p) <= size {
+			c.buf = append(c.buf, p...)
+			c.next = len(c.buf) % size
+			c.full = len(c.buf) == size
+			return n, nil
+		}
+		// From here on the buffer is a ring of its full size.
+		c.next = len(c.buf)
+		c.buf = append(c.buf, make([]byte, size-len(c.buf))...)
 	}
 	if len(p) >= size {
 		copy(c.buf, p[len(p)-size:])
