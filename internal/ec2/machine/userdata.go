@@ -181,7 +181,7 @@ func plan(root string, userData []byte, firstBoot bool) (bootPlan, error) {
 		case kindUnknown:
 			b.WriteString("echo 'nephele: user-data is neither a #! script nor #cloud-config; not run'\n")
 		}
-		fmt.Fprintf(&b, "touch %s\n", bootFinished)
+		fmt.Fprintf(&b, ": > %s\n", bootFinished)
 	}
 	// Stay alive as the instance's init: the instance runs until stopped.
 	b.WriteString("exec sleep infinity\n")
