@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -318,4 +319,46 @@ chmod +x var/lib/cloud/scripts/per-boot/serve.sh
 	if testenv.Alive(after) {
 		t.Errorf("server %d outlived the termination", after)
 	}
+}
+
+// TestEC2GoSDKInsideInstance runs a Go program that uses the Go SDK's own
+// IMDS client as an instance's user-data: it reads the instance's ID and
+// region from the metadata service, tokens and all, unchanged.
+func TestEC2GoSDKInsideInstance(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "imdsclient")
+	build := exec.Command("go", "build", "-o", bin, "./e2e/testdata/imdsclient")
+	build.Dir = testenv.RepoRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	env := testenv.Start(t, server.Config{})
+	ctx := context.Background()
+	c := ec2.NewFromConfig(env.AWSConfig(), func(o *ec2.Options) { o.Region = "eu-west-1" })
+	images, err := c.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"amazon"},
+		Filters: []ec2types.Filter{{Name: aws.String("name"), Values: []string{"al2023-ami-2023.*-x86_64"}}}})
+	if err != nil || len(images.Images) == 0 {
+		t.Fatalf("DescribeImages: %v", err)
+	}
+	run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: images.Images[0].ImageId, InstanceType: ec2types.InstanceTypeT3Micro,
+		MinCount: aws.Int32(1), MaxCount: aws.Int32(1), UserData: aws.String(base64.StdEncoding.EncodeToString([]byte("#!/bin/sh\n" + bin + "\n")))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(run.Instances[0].InstanceId)
+	t.Cleanup(func() {
+		c.TerminateInstances(context.Background(), &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
+		instanceState(t, c, id, "terminated")
+	})
+	want := "imdsclient instance=" + id + " region=eu-west-1"
+	eventually(t, "the Go SDK's answer in the console", func() error {
+		out, err := c.GetConsoleOutput(ctx, &ec2.GetConsoleOutputInput{InstanceId: aws.String(id)})
+		if err != nil {
+			return err
+		}
+		text, _ := base64.StdEncoding.DecodeString(aws.ToString(out.Output))
+		if !strings.Contains(string(text), want) {
+			return fmt.Errorf("console = %q, want %q", text, want)
+		}
+		return nil
+	})
 }
