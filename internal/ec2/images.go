@@ -11,7 +11,6 @@ import (
 	"github.com/nephele-dev/nephele/internal/awsid"
 	"github.com/nephele-dev/nephele/internal/ec2/catalog"
 	"github.com/nephele-dev/nephele/internal/filter"
-	"github.com/nephele-dev/nephele/internal/page"
 	"github.com/nephele-dev/nephele/internal/service"
 	"github.com/nephele-dev/nephele/internal/store"
 )
@@ -150,30 +149,15 @@ func (s *Service) DescribeImages(ctx context.Context, in *api.DescribeImagesInpu
 			return true
 		})
 	}
-	if len(in.ImageIds) > 0 {
-		var missing []string
-		for _, id := range in.ImageIds {
-			if !slices.ContainsFunc(all, func(t tagged[api.Image]) bool { return t.id == id }) {
-				missing = append(missing, id)
-			}
-		}
-		if len(missing) > 0 {
-			return nil, awserr.BadRequest("InvalidAMIID.NotFound", "The image id '[%s]' does not exist", strings.Join(missing, ", "))
-		}
-		all = slices.DeleteFunc(all, func(t tagged[api.Image]) bool { return !slices.Contains(in.ImageIds, t.id) })
-	}
-	matched, err := filter.Apply(all, toFilters(in.Filters), imageFields, func(t tagged[api.Image]) map[string]string { return tagMap(t.tags) })
+	pageOf, next, err := narrow(all, in.ImageIds,
+		func(missing []string) error {
+			return awserr.BadRequest("InvalidAMIID.NotFound", "The image id '[%s]' does not exist", strings.Join(missing, ", "))
+		},
+		in.Filters, imageFields, in.MaxResults, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
-	if in.MaxResults != nil && (*in.MaxResults < 5 || *in.MaxResults > 1000) {
-		return nil, invalidParameterValue("Value ( %d ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.", *in.MaxResults)
-	}
-	pageOf, next, err := page.ByKey(matched, func(t tagged[api.Image]) string { return t.id }, str(in.NextToken), int(deref(in.MaxResults)), 0, 1000)
-	if err != nil {
-		return nil, pageError(err, str(in.NextToken), 1000)
-	}
-	out := &api.DescribeImagesOutput{Images: []api.Image{}, NextToken: optional(next)}
+	out := &api.DescribeImagesOutput{Images: []api.Image{}, NextToken: next}
 	for _, t := range pageOf {
 		img := t.item
 		img.Tags = t.tags

@@ -2,11 +2,9 @@ package ec2
 
 import (
 	"context"
-	"slices"
 
 	api "github.com/nephele-dev/nephele/internal/api/ec2"
 	"github.com/nephele-dev/nephele/internal/filter"
-	"github.com/nephele-dev/nephele/internal/page"
 	"github.com/nephele-dev/nephele/internal/service"
 	"github.com/nephele-dev/nephele/internal/store"
 )
@@ -122,30 +120,15 @@ func (s *Service) DescribeNetworkInterfaces(ctx context.Context, in *api.Describ
 	if err != nil {
 		return nil, err
 	}
-	if len(in.NetworkInterfaceIds) > 0 {
-		var missing []string
-		for _, id := range in.NetworkInterfaceIds {
-			if !slices.ContainsFunc(all, func(t tagged[api.NetworkInterface]) bool { return t.id == id }) {
-				missing = append(missing, id)
-			}
-		}
-		if len(missing) > 0 {
-			return nil, notFound("InvalidNetworkInterfaceID.NotFound", "network interface", missing...)
-		}
-		all = slices.DeleteFunc(all, func(t tagged[api.NetworkInterface]) bool { return !slices.Contains(in.NetworkInterfaceIds, t.id) })
-	}
-	matched, err := filter.Apply(all, toFilters(in.Filters), interfaceFields, func(tagged[api.NetworkInterface]) map[string]string { return nil })
+	pageOf, next, err := narrow(all, in.NetworkInterfaceIds,
+		func(missing []string) error {
+			return notFound("InvalidNetworkInterfaceID.NotFound", "network interface", missing...)
+		},
+		in.Filters, interfaceFields, in.MaxResults, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
-	if in.MaxResults != nil && (*in.MaxResults < 5 || *in.MaxResults > 1000) {
-		return nil, invalidParameterValue("Value ( %d ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.", *in.MaxResults)
-	}
-	pageOf, next, err := page.ByKey(matched, func(t tagged[api.NetworkInterface]) string { return t.id }, str(in.NextToken), int(deref(in.MaxResults)), 0, 1000)
-	if err != nil {
-		return nil, pageError(err, str(in.NextToken), 1000)
-	}
-	out := &api.DescribeNetworkInterfacesOutput{NetworkInterfaces: []api.NetworkInterface{}, NextToken: optional(next)}
+	out := &api.DescribeNetworkInterfacesOutput{NetworkInterfaces: []api.NetworkInterface{}, NextToken: next}
 	for _, t := range pageOf {
 		out.NetworkInterfaces = append(out.NetworkInterfaces, t.item)
 	}

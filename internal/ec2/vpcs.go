@@ -118,15 +118,25 @@ func describe[R any](s *Service, sc scope, k kind, idOf func(R) string, ids []st
 	if err != nil {
 		return nil, nil, err
 	}
+	return narrow(all, ids, func(missing []string) error { return notFound(notFoundCode(k), nounOf(k), missing...) },
+		filters, fields, maxResults, token)
+}
+
+// narrow is the second half of a Describe call, for resources however they
+// were read: the IDs asked for (every one must exist, or missing names
+// the error), the filters (tag filters included), and a page of at most
+// MaxResults (5 to 1000 when given) after NextToken, in ID order.
+func narrow[R any](all []tagged[R], ids []string, missing func([]string) error, filters []api.Filter,
+	fields filter.Fields[tagged[R]], maxResults *int32, token *string) ([]tagged[R], *string, error) {
 	if len(ids) > 0 {
-		var missing []string
+		var absent []string
 		for _, id := range ids {
 			if !slices.ContainsFunc(all, func(t tagged[R]) bool { return t.id == id }) {
-				missing = append(missing, id)
+				absent = append(absent, id)
 			}
 		}
-		if len(missing) > 0 {
-			return nil, nil, notFound(notFoundCode(k), nounOf(k), missing...)
+		if len(absent) > 0 {
+			return nil, nil, missing(absent)
 		}
 		all = slices.DeleteFunc(all, func(t tagged[R]) bool { return !slices.Contains(ids, t.id) })
 	}
