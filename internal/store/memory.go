@@ -12,6 +12,7 @@ import (
 type memStore struct {
 	mu      sync.RWMutex
 	buckets map[string]map[string][]byte // nil once closed
+	cache   decodeCache
 }
 
 var _ Store = (*memStore)(nil)
@@ -60,6 +61,7 @@ func (s *memStore) Reset() error {
 		return errClosed
 	}
 	s.buckets = map[string]map[string][]byte{}
+	s.cache.clear()
 	return nil
 }
 
@@ -67,6 +69,7 @@ func (s *memStore) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.buckets = nil
+	s.cache.clear()
 	return nil
 }
 
@@ -104,7 +107,19 @@ func (tx *memTx) Get(bucket, key string, v any) error {
 	if !ok {
 		return ErrNotFound
 	}
-	return decode(bucket, key, rec, v)
+	return tx.decode(bucket, key, rec, v)
+}
+
+// decode reads a record into v, from the decoded cache when it can.
+func (tx *memTx) decode(bucket, key string, rec []byte, v any) error {
+	if tx.s.cache.get(bucket, key, rec, v) {
+		return nil
+	}
+	if err := decode(bucket, key, rec, v); err != nil {
+		return err
+	}
+	tx.s.cache.put(bucket, key, rec, v)
+	return nil
 }
 
 func (tx *memTx) Put(bucket, key string, v any) error {
@@ -156,6 +171,7 @@ func (tx *memTx) apply() {
 	for bucket, recs := range tx.pending {
 		b := tx.s.buckets[bucket]
 		for key, rec := range recs {
+			tx.s.cache.drop(bucket, key)
 			switch {
 			case rec != nil && b == nil:
 				b = map[string][]byte{}
@@ -200,7 +216,7 @@ func (tx *memTx) ForEach(bucket, prefix string, fn func(key string, decode func(
 		if !ok {
 			continue
 		}
-		if err := fn(key, decoder(bucket, key, rec)); err != nil {
+		if err := fn(key, func(v any) error { return tx.decode(bucket, key, rec, v) }); err != nil {
 			return err
 		}
 	}
