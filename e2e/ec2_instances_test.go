@@ -23,13 +23,13 @@ import (
 	"github.com/nephele-dev/nephele/internal/testenv"
 )
 
-// eventually retries check every 50 ms until it returns nil or 20 s have
-// passed (a bounded wait for real processes), and fails with its last
-// error.
+// eventually retries check every 50 ms until it returns nil or 60 s have
+// passed (a bounded wait for real processes; a stop may wait out the
+// 30 s grace period), and fails with its last error.
 func eventually(t *testing.T, what string, check func() error) {
 	t.Helper()
 	var err error
-	for range 400 {
+	for range 1200 {
 		if err = check(); err == nil {
 			return
 		}

@@ -189,6 +189,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.http = &http.Server{
 		Handler:           s.gateway,
 		ReadHeaderTimeout: 30 * time.Second,
+		// Without it, idle keep-alive connections would close after
+		// ReadHeaderTimeout, racing clients that pause between calls.
+		IdleTimeout: 5 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelDebug),
 	}
 	errc := make(chan error, 1)
