@@ -192,7 +192,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		// Without it, idle keep-alive connections would close after
 		// ReadHeaderTimeout, racing clients that pause between calls.
 		IdleTimeout: 5 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelDebug),
+		ErrorLog:    slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelDebug),
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
