@@ -131,7 +131,7 @@ func customerPolicy(tx store.Tx, sc scope, action, policyARN string) (managedPol
 		return p, err
 	}
 	if p.awsManaged {
-		return p, accessDenied("User: %s is not authorized to perform: iam:%s on resource: policy %s", sc.rootARN(), action, p.arn)
+		return p, accessDenied("User: %s is not authorized to perform: iam:%s on resource: policy %s", callerARN(tx, sc), action, p.arn)
 	}
 	return p, nil
 }

@@ -485,6 +485,14 @@ func TestAWSManagedPolicies(t *testing.T) {
 	if got := f.polGet(polReadOnlyARN); *got.DefaultVersionId != *p.DefaultVersionId {
 		t.Errorf("ReadOnlyAccess changed: %+v", got)
 	}
+
+	// A user's key is named as that user.
+	must(f.svc.CreateUser(f.ctx, &api.CreateUserInput{UserName: s("dev"), Path: s("/team/")}))
+	key := must(f.svc.CreateAccessKey(f.ctx, &api.CreateAccessKeyInput{UserName: s("dev")})).AccessKey
+	_, err := f.svc.DeletePolicy(as(*key.AccessKeyId), &api.DeletePolicyInput{PolicyArn: s(polReadOnlyARN)})
+	if want := "User: arn:aws:iam::123456789012:user/team/dev is not authorized to perform: iam:DeletePolicy on resource: policy " + polReadOnlyARN; message(err) != want {
+		t.Errorf("as a user: %q, want %q", message(err), want)
+	}
 }
 
 func TestAttachRolePolicy(t *testing.T) {

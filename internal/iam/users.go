@@ -68,6 +68,20 @@ func callerUser(tx store.Tx, sc scope) (*userRecord, error) {
 	return &u, nil
 }
 
+// callerARN names the caller in an access-denied message: the IAM user
+// whose key signed the request, else the account's root user (role
+// sessions are STS's to know).
+func callerARN(tx store.Tx, sc scope) string {
+	if strings.HasPrefix(sc.accessKeyID, temporaryKeyPrefix) {
+		return sc.rootARN()
+	}
+	u, err := callerUser(tx, sc)
+	if err != nil || u == nil {
+		return sc.rootARN()
+	}
+	return sc.arn("user", u.Path, u.Name)
+}
+
 // CreateUser creates an IAM user.
 func (s *Service) CreateUser(ctx context.Context, in *api.CreateUserInput) (*api.CreateUserOutput, error) {
 	sc := scopeOf(ctx)
