@@ -12,7 +12,6 @@ import (
 	"github.com/nephele-dev/nephele/internal/awserr"
 	"github.com/nephele-dev/nephele/internal/ec2/catalog"
 	"github.com/nephele-dev/nephele/internal/filter"
-	"github.com/nephele-dev/nephele/internal/page"
 	"github.com/nephele-dev/nephele/internal/service"
 	"github.com/nephele-dev/nephele/internal/store"
 )
@@ -431,18 +430,11 @@ func (s *Service) DescribeInstanceCreditSpecifications(ctx context.Context, in *
 	fields := filter.Fields[api.InstanceCreditSpecification]{
 		"instance-id": func(c api.InstanceCreditSpecification) []string { return []string{str(c.InstanceId)} },
 	}
-	matched, err := filter.Apply(all, toFilters(in.Filters), fields, nil)
+	pageOf, next, err := filterAndPage(all, in.Filters, fields, nil, func(c api.InstanceCreditSpecification) string { return str(c.InstanceId) }, in.MaxResults, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
-	if m := in.MaxResults; m != nil && (*m < 5 || *m > 1000) {
-		return nil, invalidParameterValue("Value ( %d ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.", *m)
-	}
-	pageOf, next, err := page.ByKey(matched, func(c api.InstanceCreditSpecification) string { return str(c.InstanceId) }, str(in.NextToken), int(deref(in.MaxResults)), 0, 1000)
-	if err != nil {
-		return nil, pageError(err, str(in.NextToken), 1000)
-	}
-	return &api.DescribeInstanceCreditSpecificationsOutput{InstanceCreditSpecifications: nonNil(pageOf), NextToken: optional(next)}, nil
+	return &api.DescribeInstanceCreditSpecificationsOutput{InstanceCreditSpecifications: nonNil(pageOf), NextToken: next}, nil
 }
 
 // ModifyInstanceCreditSpecification sets the credit option of burstable
@@ -606,16 +598,9 @@ func (s *Service) DescribeInstanceStatus(ctx context.Context, in *api.DescribeIn
 	if err != nil {
 		return nil, err
 	}
-	matched, err := filter.Apply(all, toFilters(in.Filters), instanceStatusFields, nil)
+	pageOf, next, err := filterAndPage(all, in.Filters, instanceStatusFields, nil, func(st api.InstanceStatus) string { return str(st.InstanceId) }, in.MaxResults, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
-	if m := in.MaxResults; m != nil && (*m < 5 || *m > 1000) {
-		return nil, invalidParameterValue("Value ( %d ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.", *m)
-	}
-	pageOf, next, err := page.ByKey(matched, func(st api.InstanceStatus) string { return str(st.InstanceId) }, str(in.NextToken), int(deref(in.MaxResults)), 0, 1000)
-	if err != nil {
-		return nil, pageError(err, str(in.NextToken), 1000)
-	}
-	return &api.DescribeInstanceStatusOutput{InstanceStatuses: nonNil(pageOf), NextToken: optional(next)}, nil
+	return &api.DescribeInstanceStatusOutput{InstanceStatuses: nonNil(pageOf), NextToken: next}, nil
 }

@@ -239,21 +239,9 @@ func (s *Service) DescribeKeyPairs(ctx context.Context, in *api.DescribeKeyPairs
 	if err := s.seed(sc); err != nil {
 		return nil, err
 	}
-	ids := in.KeyPairIds
-	if len(in.KeyNames) > 0 {
-		err := s.st.View(func(tx store.Tx) error {
-			for _, name := range in.KeyNames {
-				k, err := loadKeyPairByName(tx, sc, name)
-				if err != nil {
-					return err
-				}
-				ids = append(ids, str(k.KeyPairId))
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
+	ids, err := withNames(s, sc, in.KeyPairIds, in.KeyNames, loadKeyPairByName, func(k keyPairRecord) string { return str(k.KeyPairId) })
+	if err != nil {
+		return nil, err
 	}
 	found, _, err := describe(s, sc, keyPairKind, func(k keyPairRecord) string { return str(k.KeyPairId) }, ids, in.Filters, keyPairFields, nil, nil)
 	if err != nil {

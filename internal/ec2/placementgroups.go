@@ -144,21 +144,9 @@ func (s *Service) DescribePlacementGroups(ctx context.Context, in *api.DescribeP
 	if err := s.seed(sc); err != nil {
 		return nil, err
 	}
-	ids := in.GroupIds
-	if len(in.GroupNames) > 0 {
-		err := s.st.View(func(tx store.Tx) error {
-			for _, name := range in.GroupNames {
-				g, err := loadPlacementGroupByName(tx, sc, name)
-				if err != nil {
-					return err
-				}
-				ids = append(ids, str(g.GroupId))
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
+	ids, err := withNames(s, sc, in.GroupIds, in.GroupNames, loadPlacementGroupByName, func(g placementGroupRecord) string { return str(g.GroupId) })
+	if err != nil {
+		return nil, err
 	}
 	found, _, err := describe(s, sc, placementGroupKind, func(g placementGroupRecord) string { return str(g.GroupId) }, ids, in.Filters, placementGroupFields, nil, nil)
 	if err != nil {

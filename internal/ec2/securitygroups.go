@@ -13,7 +13,6 @@ import (
 	"github.com/nephele-dev/nephele/internal/awserr"
 	"github.com/nephele-dev/nephele/internal/awsid"
 	"github.com/nephele-dev/nephele/internal/filter"
-	"github.com/nephele-dev/nephele/internal/page"
 	"github.com/nephele-dev/nephele/internal/service"
 	"github.com/nephele-dev/nephele/internal/store"
 )
@@ -365,26 +364,17 @@ func (s *Service) DescribeSecurityGroups(ctx context.Context, in *api.DescribeSe
 	if err := s.seed(sc); err != nil {
 		return nil, err
 	}
-	ids := slices.Clone(in.GroupIds)
-	for _, id := range ids {
+	for _, id := range in.GroupIds {
 		if !strings.HasPrefix(id, "sg-") {
 			return nil, malformed("InvalidGroupId.Malformed", id, "sg")
 		}
 	}
-	if len(in.GroupNames) > 0 {
-		err := s.st.View(func(tx store.Tx) error {
-			for _, name := range in.GroupNames {
-				g, err := findGroup(tx, sc, "", name)
-				if err != nil {
-					return err
-				}
-				ids = append(ids, str(g.GroupId))
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
+	inDefaultVPC := func(tx store.Tx, sc scope, name string) (securityGroupRecord, error) {
+		return findGroup(tx, sc, "", name)
+	}
+	ids, err := withNames(s, sc, in.GroupIds, in.GroupNames, inDefaultVPC, func(g securityGroupRecord) string { return str(g.GroupId) })
+	if err != nil {
+		return nil, err
 	}
 	found, next, err := describe(s, sc, securityGroupKind, func(g securityGroupRecord) string { return str(g.GroupId) },
 		ids, in.Filters, securityGroupFields, in.MaxResults, in.NextToken)
@@ -870,26 +860,15 @@ func (s *Service) DescribeSecurityGroupRules(ctx context.Context, in *api.Descri
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range in.SecurityGroupRuleIds {
-		if !slices.ContainsFunc(all, func(t tagged[api.SecurityGroupRule]) bool { return t.id == id }) {
-			return nil, awserr.BadRequest("InvalidSecurityGroupRuleId.NotFound", "The security group rule ID '%s' does not exist", id)
-		}
-	}
-	if len(in.SecurityGroupRuleIds) > 0 {
-		all = slices.DeleteFunc(all, func(t tagged[api.SecurityGroupRule]) bool { return !slices.Contains(in.SecurityGroupRuleIds, t.id) })
-	}
-	matched, err := filter.Apply(all, toFilters(in.Filters), securityGroupRuleFields, func(t tagged[api.SecurityGroupRule]) map[string]string { return tagMap(t.tags) })
+	found, next, err := narrow(all, in.SecurityGroupRuleIds,
+		func(missing []string) error {
+			return awserr.BadRequest("InvalidSecurityGroupRuleId.NotFound", "The security group rule ID '%s' does not exist", missing[0])
+		},
+		in.Filters, securityGroupRuleFields, in.MaxResults, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
-	if m := in.MaxResults; m != nil && (*m < 5 || *m > 1000) {
-		return nil, invalidParameterValue("Value ( %d ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.", *m)
-	}
-	found, next, err := page.ByKey(matched, func(t tagged[api.SecurityGroupRule]) string { return t.id }, str(in.NextToken), int(deref(in.MaxResults)), 0, 1000)
-	if err != nil {
-		return nil, pageError(err, str(in.NextToken), 1000)
-	}
-	out := &api.DescribeSecurityGroupRulesOutput{SecurityGroupRules: []api.SecurityGroupRule{}, NextToken: optional(next)}
+	out := &api.DescribeSecurityGroupRulesOutput{SecurityGroupRules: []api.SecurityGroupRule{}, NextToken: next}
 	for _, t := range found {
 		r := t.item
 		r.Tags = nonNil(t.tags)

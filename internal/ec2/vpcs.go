@@ -122,6 +122,27 @@ func describe[R any](s *Service, sc scope, k kind, idOf func(R) string, ids []st
 		filters, fields, maxResults, token)
 }
 
+// withNames returns ids and the IDs of the resources names name, for the
+// Describe calls that take names as well as IDs (key pairs, security and
+// placement groups). A name of nothing fails with load's error.
+func withNames[R any](s *Service, sc scope, ids, names []string, load func(store.Tx, scope, string) (R, error), idOf func(R) string) ([]string, error) {
+	ids = slices.Clone(ids)
+	if len(names) == 0 {
+		return ids, nil
+	}
+	err := s.st.View(func(tx store.Tx) error {
+		for _, name := range names {
+			r, err := load(tx, sc, name)
+			if err != nil {
+				return err
+			}
+			ids = append(ids, idOf(r))
+		}
+		return nil
+	})
+	return ids, err
+}
+
 // narrow is the second half of a Describe call, for resources however they
 // were read: the IDs asked for (every one must exist, or missing names
 // the error), the filters (tag filters included), and a page of at most
@@ -140,14 +161,23 @@ func narrow[R any](all []tagged[R], ids []string, missing func([]string) error, 
 		}
 		all = slices.DeleteFunc(all, func(t tagged[R]) bool { return !slices.Contains(ids, t.id) })
 	}
-	matched, err := filter.Apply(all, toFilters(filters), fields, func(t tagged[R]) map[string]string { return tagMap(t.tags) })
+	return filterAndPage(all, filters, fields, func(t tagged[R]) map[string]string { return tagMap(t.tags) },
+		func(t tagged[R]) string { return t.id }, maxResults, token)
+}
+
+// filterAndPage applies a Describe call's filters (tag filters through
+// tagsOf, which may be nil) and returns the page of at most MaxResults (5
+// to 1000 when given) after NextToken, in key order.
+func filterAndPage[T any](items []T, filters []api.Filter, fields filter.Fields[T], tagsOf func(T) map[string]string,
+	key func(T) string, maxResults *int32, token *string) ([]T, *string, error) {
+	matched, err := filter.Apply(items, toFilters(filters), fields, tagsOf)
 	if err != nil {
 		return nil, nil, err
 	}
 	if maxResults != nil && (*maxResults < 5 || *maxResults > 1000) {
 		return nil, nil, invalidParameterValue("Value ( %d ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.", *maxResults)
 	}
-	out, next, err := page.ByKey(matched, func(t tagged[R]) string { return t.id }, str(token), int(deref(maxResults)), 0, 1000)
+	out, next, err := page.ByKey(matched, key, str(token), int(deref(maxResults)), 0, 1000)
 	if err != nil {
 		return nil, nil, pageError(err, str(token), 1000)
 	}
