@@ -185,7 +185,7 @@ func (s *Service) interruptStep(sc scope, r instanceRecord) (bool, error) {
 			r.setState("stopping")
 			r.StateReason = &api.StateReason{Code: ptr("Server.SpotInstanceShutdown"), Message: ptr("Server.SpotInstanceShutdown: Spot instance shutdown")}
 		}
-		r.StateTransitionReason = ptr(fmt.Sprintf("Service initiated (%s)", s.clk.Now().UTC().Format("2006-01-02 15:04:05 MST")))
+		r.StateTransitionReason = ptr(s.transitionReason("Service"))
 	})
 	if err != nil {
 		return true, err

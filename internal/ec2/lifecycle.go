@@ -468,9 +468,10 @@ func verbFor(to string) string {
 	return to
 }
 
-// userInitiated is the StateTransitionReason of a change a user asked for.
-func (s *Service) userInitiated(what string) string {
-	return fmt.Sprintf("User initiated (%s)", s.clk.Now().UTC().Format("2006-01-02 15:04:05 MST"))
+// transitionReason is the StateTransitionReason EC2 writes for a change,
+// "User initiated (2024-03-01 12:00:00 GMT)" or "Service initiated (...)".
+func (s *Service) transitionReason(who string) string {
+	return fmt.Sprintf("%s initiated (%s)", who, s.clk.Now().UTC().Format("2006-01-02 15:04:05 MST"))
 }
 
 // StartInstances starts stopped instances; they go through pending to
@@ -491,7 +492,7 @@ func (s *Service) StartInstances(ctx context.Context, in *api.StartInstancesInpu
 // then SIGKILL after the grace period (at once with Force); their root
 // directories stay.
 func (s *Service) StopInstances(ctx context.Context, in *api.StopInstancesInput) (*api.StopInstancesOutput, error) {
-	reason := s.userInitiated("stop")
+	reason := s.transitionReason("User")
 	changes, err := s.transition(ctx, in.InstanceIds, "stopping", map[string]bool{"running": true, "pending": true},
 		func(r *instanceRecord) error {
 			if r.DisableAPIStop {
@@ -518,7 +519,7 @@ func (s *Service) StopInstances(ctx context.Context, in *api.StopInstancesInput)
 // root directories are removed. An instance with termination protection
 // is refused, and then nothing is terminated.
 func (s *Service) TerminateInstances(ctx context.Context, in *api.TerminateInstancesInput) (*api.TerminateInstancesOutput, error) {
-	reason := s.userInitiated("terminate")
+	reason := s.transitionReason("User")
 	allowed := map[string]bool{"pending": true, "running": true, "stopping": true, "stopped": true}
 	changes, err := s.transition(ctx, in.InstanceIds, "shutting-down", allowed,
 		func(r *instanceRecord) error {
