@@ -50,16 +50,11 @@ func (s *Service) keyPairOperations() []service.Operation {
 // InvalidKeyPair.NotFound, as RunInstances does for a KeyName that does
 // not exist.
 func loadKeyPairByName(tx store.Tx, sc scope, name string) (keyPairRecord, error) {
-	pairs, err := listAll[keyPairRecord](tx, sc, keyPairKind.bucket)
-	if err != nil {
-		return keyPairRecord{}, err
+	k, ok, err := findIn(tx, sc, keyPairKind.bucket, func(k keyPairRecord) bool { return str(k.KeyName) == name })
+	if err == nil && !ok {
+		err = awserr.BadRequest("InvalidKeyPair.NotFound", "The key pair '%s' does not exist", name)
 	}
-	for _, k := range pairs {
-		if str(k.KeyName) == name {
-			return k, nil
-		}
-	}
-	return keyPairRecord{}, awserr.BadRequest("InvalidKeyPair.NotFound", "The key pair '%s' does not exist", name)
+	return k, err
 }
 
 // checkKeyName applies EC2's rule for key pair names: up to 255 ASCII

@@ -45,16 +45,11 @@ func (s *Service) placementGroupOperations() []service.Operation {
 // loadPlacementGroupByName finds a placement group by its name, unique in
 // the region, or fails with InvalidPlacementGroup.Unknown.
 func loadPlacementGroupByName(tx store.Tx, sc scope, name string) (placementGroupRecord, error) {
-	groups, err := listAll[placementGroupRecord](tx, sc, placementGroupKind.bucket)
-	if err != nil {
-		return placementGroupRecord{}, err
+	g, ok, err := findIn(tx, sc, placementGroupKind.bucket, func(g placementGroupRecord) bool { return str(g.GroupName) == name })
+	if err == nil && !ok {
+		err = awserr.BadRequest("InvalidPlacementGroup.Unknown", "The Placement Group '%s' is unknown.", name)
 	}
-	for _, g := range groups {
-		if str(g.GroupName) == name {
-			return g, nil
-		}
-	}
-	return placementGroupRecord{}, awserr.BadRequest("InvalidPlacementGroup.Unknown", "The Placement Group '%s' is unknown.", name)
+	return g, err
 }
 
 // CreatePlacementGroup creates a placement group: cluster, spread (rack

@@ -87,6 +87,19 @@ func listAll[T any](tx store.Tx, sc scope, bucket string) ([]T, error) {
 	return out, err
 }
 
+// findIn returns the first record of a bucket in scope, in ID order, that
+// match accepts, for lookups by a name that is not the key.
+func findIn[R any](tx store.Tx, sc scope, bucket string, match func(R) bool) (R, bool, error) {
+	recs, err := listAll[R](tx, sc, bucket)
+	for _, r := range recs {
+		if match(r) {
+			return r, true, nil
+		}
+	}
+	var zero R
+	return zero, false, err
+}
+
 // tagged is a resource with its tags, for filtering and output.
 type tagged[T any] struct {
 	id   string
