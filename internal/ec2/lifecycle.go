@@ -37,6 +37,7 @@ type controller struct {
 	queued    map[string]bool // key → waiting in work
 	busy      map[string]bool // key → being reconciled; requeued when done
 	again     map[string]bool
+	failures  map[string]int // key → reconciles failed in a row
 	work      chan string
 	timers    map[uint64]func() bool // pending wake-ups, by number
 	nextTimer uint64
@@ -52,7 +53,7 @@ const workers = 32
 func newController(s *Service) *controller {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &controller{
-		s: s, queued: map[string]bool{}, busy: map[string]bool{}, again: map[string]bool{},
+		s: s, queued: map[string]bool{}, busy: map[string]bool{}, again: map[string]bool{}, failures: map[string]int{},
 		work: make(chan string, 1<<16), timers: map[uint64]func() bool{}, ctx: ctx, cancel: cancel,
 	}
 	for range workers {
@@ -114,20 +115,43 @@ func (c *controller) run() {
 			delete(c.queued, key)
 			c.busy[key] = true
 			c.mu.Unlock()
-			if err := c.s.reconcile(c.ctx, key); err != nil && c.ctx.Err() == nil {
-				c.s.log().Error("ec2: reconcile", "instance", key, "err", err)
-			}
+			err := c.s.reconcile(c.ctx, key)
+			account, region, id := splitKey(key)
+			sc := scope{account: account, region: region}
 			c.mu.Lock()
 			delete(c.busy, key)
 			requeue := c.again[key]
 			delete(c.again, key)
+			var retryIn time.Duration
+			if err != nil && c.ctx.Err() == nil {
+				c.failures[key]++
+				retryIn = retryDelay(c.failures[key])
+			} else {
+				delete(c.failures, key)
+			}
 			c.mu.Unlock()
+			if retryIn > 0 {
+				// A failed step is tried again, later and later: an
+				// instance must not stay half-way (shutting-down, say)
+				// because one attempt met a passing error.
+				c.s.log().Error("ec2: reconcile", "instance", key, "err", err, "retry_in", retryIn)
+				c.after(sc, id, retryIn)
+			}
 			if requeue {
-				account, region, id := splitKey(key)
-				c.enqueue(scope{account: account, region: region}, id)
+				c.enqueue(sc, id)
 			}
 		}
 	}
+}
+
+// retryDelay is how long a reconcile that failed n times in a row waits
+// before the next try: one second, doubling up to a minute.
+func retryDelay(n int) time.Duration {
+	d := time.Second
+	for i := 1; i < n && d < time.Minute; i++ {
+		d *= 2
+	}
+	return min(d, time.Minute)
 }
 
 // close stops the workers and timers and waits for them.

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -33,12 +34,21 @@ type Env struct {
 	Server *server.Server
 	// Region is the region clients sign for.
 	Region string
+
+	// transport carries this env's client connections only, so that one
+	// test closing its connections cannot cut another's.
+	transport *http.Transport
 }
 
 // Start runs nephele in-process on a free loopback port until the test ends.
 func Start(t testing.TB, cfg server.Config) *Env {
 	t.Helper()
 	cfg.Listen = "127.0.0.1:0"
+	var logs *failureLog
+	if cfg.Logger == nil {
+		logs = &failureLog{}
+		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
 	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
@@ -49,7 +59,12 @@ func Start(t testing.TB, cfg server.Config) *Env {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()
+	transport := http.DefaultTransport.(*http.Transport).Clone()
 	t.Cleanup(func() {
+		transport.CloseIdleConnections()
+		if logs != nil && t.Failed() {
+			t.Logf("testenv: nephele's log (last %d KiB):\n%s", failureLogSize>>10, logs.tail())
+		}
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("testenv: serve: %v", err)
@@ -58,7 +73,33 @@ func Start(t testing.TB, cfg server.Config) *Env {
 			t.Errorf("testenv: close: %v", err)
 		}
 	})
-	return &Env{Endpoint: srv.Endpoint(), Server: srv, Region: "us-east-1"}
+	return &Env{Endpoint: srv.Endpoint(), Server: srv, Region: "us-east-1", transport: transport}
+}
+
+// failureLogSize bounds the server log a failed test shows.
+const failureLogSize = 64 << 10
+
+// failureLog keeps the newest failureLogSize bytes of a server's log, to
+// show when a test fails: a CI failure must explain itself.
+type failureLog struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (l *failureLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, p...)
+	if over := len(l.buf) - failureLogSize; over > 0 {
+		l.buf = append(l.buf[:0], l.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (l *failureLog) tail() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.buf)
 }
 
 // AWSConfig is a Go SDK v2 configuration for the env: static credentials,
@@ -75,7 +116,7 @@ func (e *Env) AWSConfigWith(accessKey, secret, session string) aws.Config {
 		Credentials:      credentials.NewStaticCredentialsProvider(accessKey, secret, session),
 		BaseEndpoint:     aws.String(e.Endpoint),
 		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Timeout: 60 * time.Second},
+		HTTPClient:       &http.Client{Timeout: 60 * time.Second, Transport: e.transport},
 	}
 }
 
