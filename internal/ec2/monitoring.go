@@ -28,9 +28,10 @@ const basicPeriod = 5
 
 // monitor holds the previous sample of each instance.
 type monitor struct {
-	mu   sync.Mutex
-	last map[string]cpuSample // instance key → previous sample
-	acc  map[string][]float64 // instance key → minutes not yet published (basic monitoring)
+	mu      sync.Mutex
+	last    map[string]cpuSample // instance key → previous sample
+	acc     map[string][]float64 // instance key → minutes not yet published (basic monitoring)
+	accFrom map[string]time.Time // instance key → start of the first of those minutes
 }
 
 type cpuSample struct {
@@ -38,8 +39,15 @@ type cpuSample struct {
 	at  time.Time
 }
 
-// runMonitor samples until ctx ends.
+// runMonitor samples until ctx ends, on the minute boundaries of the
+// clock, so that each datapoint covers one whole clock minute, as
+// CloudWatch's one-minute buckets (and alarms' periods) expect.
 func (s *Service) runMonitor(ctx context.Context) {
+	now := s.clk.Now()
+	if err := s.clk.Sleep(ctx, now.Truncate(samplePeriod).Add(samplePeriod).Sub(now)); err != nil {
+		return
+	}
+	s.sample(ctx, s.clk.Now().Truncate(samplePeriod))
 	t := s.clk.NewTicker(samplePeriod)
 	defer t.Stop()
 	for {
@@ -47,7 +55,7 @@ func (s *Service) runMonitor(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C():
-			s.sample(ctx, now)
+			s.sample(ctx, now.Truncate(samplePeriod))
 		}
 	}
 }
@@ -105,17 +113,25 @@ func (s *Service) sample(ctx context.Context, now time.Time) {
 			continue
 		}
 		util := s.utilization(cpu-prev.cpu, now.Sub(prev.at), str(in.rec.InstanceType))
+		// EC2 stamps a datapoint with the start of the interval it
+		// measures.
+		at := prev.at
 		if in.group != "" {
 			k := groupKey{in.sc, in.group}
 			groups[k] = append(groups[k], util)
 		}
 		if str(in.rec.Monitoring.State) != "enabled" {
 			acc := append(s.mon.acc[in.key], util)
+			if len(acc) == 1 {
+				s.mon.accFrom[in.key] = at
+			}
 			if len(acc) < basicPeriod {
 				s.mon.acc[in.key] = acc
 				continue
 			}
+			at = s.mon.accFrom[in.key]
 			delete(s.mon.acc, in.key)
+			delete(s.mon.accFrom, in.key)
 			util = mean(acc)
 		}
 		dims := map[string]string{"InstanceId": in.id}
@@ -124,20 +140,22 @@ func (s *Service) sample(ctx context.Context, now time.Time) {
 			failed = 1
 		}
 		out[in.sc] = append(out[in.sc],
-			metrics.Datum{Namespace: "AWS/EC2", Name: "CPUUtilization", Dimensions: dims, Unit: "Percent", Value: util, Timestamp: now, StorageResolution: 60},
-			metrics.Datum{Namespace: "AWS/EC2", Name: "StatusCheckFailed", Dimensions: dims, Unit: "Count", Value: failed, Timestamp: now, StorageResolution: 60},
-			metrics.Datum{Namespace: "AWS/EC2", Name: "StatusCheckFailed_Instance", Dimensions: dims, Unit: "Count", Value: failed, Timestamp: now, StorageResolution: 60},
-			metrics.Datum{Namespace: "AWS/EC2", Name: "StatusCheckFailed_System", Dimensions: dims, Unit: "Count", Value: 0, Timestamp: now, StorageResolution: 60},
+			metrics.Datum{Namespace: "AWS/EC2", Name: "CPUUtilization", Dimensions: dims, Unit: "Percent", Value: util, Timestamp: at, StorageResolution: 60},
+			metrics.Datum{Namespace: "AWS/EC2", Name: "StatusCheckFailed", Dimensions: dims, Unit: "Count", Value: failed, Timestamp: at, StorageResolution: 60},
+			metrics.Datum{Namespace: "AWS/EC2", Name: "StatusCheckFailed_Instance", Dimensions: dims, Unit: "Count", Value: failed, Timestamp: at, StorageResolution: 60},
+			metrics.Datum{Namespace: "AWS/EC2", Name: "StatusCheckFailed_System", Dimensions: dims, Unit: "Count", Value: 0, Timestamp: at, StorageResolution: 60},
 		)
 	}
 	for k, utils := range groups {
+		// The group's series covers the minute just measured.
 		out[k.sc] = append(out[k.sc], metrics.Datum{Namespace: "AWS/EC2", Name: "CPUUtilization",
-			Dimensions: map[string]string{"AutoScalingGroupName": k.group}, Unit: "Percent", Value: mean(utils), Timestamp: now, StorageResolution: 60})
+			Dimensions: map[string]string{"AutoScalingGroupName": k.group}, Unit: "Percent", Value: mean(utils), Timestamp: now.Add(-samplePeriod), StorageResolution: 60})
 	}
 	for key := range s.mon.last {
 		if !seen[key] {
 			delete(s.mon.last, key)
 			delete(s.mon.acc, key)
+			delete(s.mon.accFrom, key)
 		}
 	}
 	for sc, data := range out {

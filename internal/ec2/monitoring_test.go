@@ -122,6 +122,23 @@ func TestMonitorPublishes(t *testing.T) {
 	if n := count(all, "CPUUtilization", "AutoScalingGroupName", "web"); n != basicPeriod {
 		t.Errorf("group aggregate points = %d, want one a minute", n)
 	}
+	// A datapoint is stamped with the start of the interval it measures:
+	// a minute for detailed monitoring, five for basic.
+	for _, d := range all {
+		if d.Name != "CPUUtilization" {
+			continue
+		}
+		switch d.Dimensions["InstanceId"] {
+		case basic:
+			if !d.Timestamp.Equal(now) {
+				t.Errorf("basic datapoint at %v, want the start of its five minutes %v", d.Timestamp, now)
+			}
+		case detailed:
+			if off := d.Timestamp.Sub(now); off < 0 || off > (basicPeriod-1)*samplePeriod || off%samplePeriod != 0 {
+				t.Errorf("detailed datapoint at %v, want a minute start from %v", d.Timestamp, now)
+			}
+		}
+	}
 	for _, d := range all {
 		if d.Name == "CPUUtilization" && (d.Value < 0 || d.Value > 100 || d.Unit != "Percent") {
 			t.Errorf("bad datum %+v", d)

@@ -134,7 +134,7 @@ func New(st store.Store, clk clock.Clock, opts Options) (*Service, error) {
 	if opts.TimeScale <= 0 {
 		opts.TimeScale = 1
 	}
-	s := &Service{st: st, clk: clk, opts: opts, mon: monitor{last: map[string]cpuSample{}, acc: map[string][]float64{}}}
+	s := &Service{st: st, clk: clk, opts: opts, mon: monitor{last: map[string]cpuSample{}, acc: map[string][]float64{}, accFrom: map[string]time.Time{}}}
 	m, err := machine.New(machine.Config{Dir: opts.InstanceDir, Clock: clk, OnExit: s.exited})
 	if err != nil {
 		return nil, err
