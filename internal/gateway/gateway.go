@@ -6,6 +6,8 @@
 package gateway
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -161,6 +163,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		g.fail(w, req, codec, awserr.BadRequest("IncompleteBody", "The request body could not be read."))
+		return
+	}
+	// The Go SDK gzips some requests (CloudWatch's PutMetricData, with
+	// the model's requestCompression trait) whatever their size.
+	if body, err = decodeContent(body, r.Header.Get("Content-Encoding"), e.MaxBody); err != nil {
+		g.fail(w, req, codec, awserr.As(err))
 		return
 	}
 	req.Body = body
@@ -357,4 +365,26 @@ func (g *Gateway) admin(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotFound)
 		json.NewEncoder(w).Encode(map[string]string{"status": "error", "message": "unknown admin endpoint " + r.Method + " " + r.URL.Path})
 	}
+}
+
+// decodeContent undoes a request's Content-Encoding: gzip, the only one
+// AWS's request compression uses. The decoded body is held to the same
+// size limit as a plain one, so a small compressed body cannot expand
+// without bound.
+func decodeContent(body []byte, encoding string, maxBody int64) ([]byte, error) {
+	if !strings.Contains(strings.ToLower(encoding), "gzip") {
+		return body, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		return nil, awserr.BadRequest("SerializationException", "The request body is not valid gzip.")
+	}
+	out, err := io.ReadAll(io.LimitReader(zr, maxBody+1))
+	if err != nil {
+		return nil, awserr.BadRequest("SerializationException", "The request body is not valid gzip.")
+	}
+	if int64(len(out)) > maxBody {
+		return nil, awserr.New(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Request body exceeds the maximum size of %d bytes.", maxBody)
+	}
+	return out, nil
 }
