@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/nephele-dev/nephele/internal/clock"
+	"github.com/nephele-dev/nephele/internal/cloudwatch"
 	"github.com/nephele-dev/nephele/internal/ec2"
 	"github.com/nephele-dev/nephele/internal/gateway"
 	"github.com/nephele-dev/nephele/internal/iam"
@@ -69,6 +70,8 @@ type Server struct {
 	ln       net.Listener
 	http     *http.Server
 	ec2      *ec2.Service
+	// cloudwatch evaluates alarms once serving.
+	cloudwatch *cloudwatch.Service
 	// tmpDir holds instance directories when state is in memory; it goes
 	// at Close.
 	tmpDir string
@@ -124,7 +127,21 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.tmpDir, instanceDir = dir, dir
 	}
+	// CloudWatch comes first: EC2 publishes its metrics to it, and its
+	// alarms act on EC2 instances.
+	cwActions := &cloudwatch.Actions{}
+	cwSvc, err := cloudwatch.New(s.store, s.clock, cloudwatch.Options{
+		Logger:         cfg.Logger,
+		PersistMetrics: cfg.DataDir != "",
+		Actions:        cwActions,
+	})
+	if err != nil {
+		s.store.Close()
+		return nil, err
+	}
+	s.cloudwatch = cwSvc
 	ec2Svc, err := ec2.New(s.store, s.clock, ec2.Options{
+		Metrics:      cwSvc,
 		InstanceDir:  instanceDir,
 		IMDSPort:     cfg.IMDSPort,
 		Endpoint:     s.Endpoint,
@@ -139,7 +156,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.ec2 = ec2Svc
-	s.services = []service.Service{iamSvc, stsSvc, ec2Svc}
+	cwActions.Instances = ec2Svc
+	// CloudWatch closes before EC2, so no alarm acts on a closed EC2.
+	s.services = []service.Service{iamSvc, stsSvc, cwSvc, ec2Svc}
 
 	gw, err := gateway.New(gateway.Config{
 		AccountID: cfg.AccountID,
@@ -184,6 +203,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	// Instances that were running before a restart boot again, now that
 	// they can be told nephele's address.
 	if err := s.ec2.Start(); err != nil {
+		return err
+	}
+	if err := s.cloudwatch.Start(); err != nil {
 		return err
 	}
 	s.http = &http.Server{
