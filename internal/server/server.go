@@ -22,6 +22,7 @@ import (
 	"github.com/nephele-dev/nephele/internal/ec2"
 	"github.com/nephele-dev/nephele/internal/gateway"
 	"github.com/nephele-dev/nephele/internal/iam"
+	"github.com/nephele-dev/nephele/internal/logs"
 	"github.com/nephele-dev/nephele/internal/service"
 	"github.com/nephele-dev/nephele/internal/store"
 	"github.com/nephele-dev/nephele/internal/sts"
@@ -159,6 +160,8 @@ func New(cfg Config) (*Server, error) {
 	cwActions.Instances = ec2Svc
 	// CloudWatch closes before EC2, so no alarm acts on a closed EC2.
 	s.services = []service.Service{iamSvc, stsSvc, cwSvc, ec2Svc}
+	// CloudWatch Logs runs its retention controller until Close.
+	s.services = append(s.services, logs.New(s.store, s.clock, logs.Options{Logger: cfg.Logger}))
 
 	gw, err := gateway.New(gateway.Config{
 		AccountID: cfg.AccountID,
