@@ -55,8 +55,9 @@ func main() {
 	launches := flag.Int("launches", 50, "single-instance launches timed on nephele (moto gets a fifth, at least 3)")
 	fleet := flag.Int("fleet", 500, "instances of the one big RunInstances (MaxCount)")
 	skipEC2 := flag.Bool("skip-ec2", false, "leave out the EC2 figures")
+	alarms := flag.Int("alarms", 10000, "one-minute alarms evaluated at --time-scale 60 (0 leaves the figure out)")
 	flag.Parse()
-	if err := run(*workers, *duration, *maxRequests, *startups, *launches, *fleet, *skipEC2); err != nil {
+	if err := run(*workers, *duration, *maxRequests, *startups, *launches, *fleet, *alarms, *skipEC2); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -69,7 +70,7 @@ type server struct {
 	ready func(line string) bool // a line of output that means ready, or nil to poll
 }
 
-func run(workers int, duration time.Duration, maxRequests int64, startups, launches, fleet int, skipEC2 bool) error {
+func run(workers int, duration time.Duration, maxRequests int64, startups, launches, fleet, alarms int, skipEC2 bool) error {
 	bin, err := build()
 	if err != nil {
 		return err
@@ -122,6 +123,9 @@ func run(workers int, duration time.Duration, maxRequests int64, startups, launc
 			fmt.Printf("  (%s: %d nephele and %d moto requests failed)\n", c.name, nErr, mErr)
 		}
 		fmt.Printf("%-34s %9.0f/s %9.0f/s %9.1f×  (nephele/moto; target ≥ 20×)\n", c.name, nRate, mRate, nRate/mRate)
+	}
+	if err := runCloudWatch(bin, nURL, mURL, workers, duration, maxRequests, alarms); err != nil {
+		return err
 	}
 	nLoaded, mLoaded := rssKiB(nProc.Process.Pid), rssKiB(mProc.Process.Pid)
 	fmt.Printf("%-34s %9.1f MiB %8.1f MiB %9.1f×\n", "RSS after load", float64(nLoaded)/1024, float64(mLoaded)/1024, float64(mLoaded)/float64(nLoaded))

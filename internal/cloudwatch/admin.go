@@ -12,8 +12,9 @@ var _ service.Admin = (*Service)(nil)
 
 // evaluatorStatus is GET /_nephele/monitoring/evaluator: whether alarm
 // evaluation keeps up with the clock. LagSeconds is clock time between the
-// last tick evaluated and now; it stays near a tick (10 s) plus the
-// evaluation lag while the evaluator keeps up.
+// last tick evaluated and now; it stays under a tick (10 s) plus the
+// evaluation lag while the evaluator keeps up. TicksSkippedLate counts
+// ticks given up after a stall of more than a minute.
 type evaluatorStatus struct {
 	Alarms           int       `json:"alarms"`
 	LastTick         time.Time `json:"lastTick"`

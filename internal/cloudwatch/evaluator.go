@@ -35,6 +35,8 @@ const (
 	// maintenanceEvery is how often datapoints are compacted, history
 	// pruned and snapshots saved.
 	maintenanceEvery = 5 * time.Minute
+	// maxCatchUp bounds how far back a late evaluator makes up ticks.
+	maxCatchUp = time.Minute
 	// scalingRepeat is how often an Auto Scaling action runs again while
 	// its alarm stays in the state: "the alarm continues to invoke the
 	// action once per minute".
@@ -47,10 +49,13 @@ type evaluator struct {
 
 	mu       sync.Mutex
 	alarms   map[string]*cachedAlarm // store key → alarm
-	lastTick time.Time
-	// For the admin status: the last evaluation's size and real
-	// duration, ticks evaluated, and ticks skipped because the evaluator
-	// was still busy with an earlier one.
+	// composites indexes the composite alarms among alarms, which a
+	// state change looks through for parents.
+	composites map[string]*cachedAlarm
+	lastTick   time.Time
+	// For the admin status: the size and real duration of the last
+	// evaluation that had alarms due, ticks evaluated, and ticks given up
+	// after a stall longer than maxCatchUp.
 	lastEvaluated int
 	lastDuration  time.Duration
 	ticks         int64
@@ -78,7 +83,7 @@ type cachedAlarm struct {
 
 func newEvaluator(s *Service) *evaluator {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &evaluator{s: s, alarms: map[string]*cachedAlarm{}, ctx: ctx, cancel: cancel}
+	return &evaluator{s: s, alarms: map[string]*cachedAlarm{}, composites: map[string]*cachedAlarm{}, ctx: ctx, cancel: cancel}
 }
 
 // start loads every alarm and begins the loop.
@@ -118,8 +123,14 @@ func (e *evaluator) loadAll() error {
 	if err != nil {
 		return err
 	}
+	composites := map[string]*cachedAlarm{}
+	for k, c := range alarms {
+		if c.rule != nil {
+			composites[k] = c
+		}
+	}
 	e.mu.Lock()
-	e.alarms = alarms
+	e.alarms, e.composites = alarms, composites
 	e.mu.Unlock()
 	return nil
 }
@@ -135,7 +146,7 @@ func newCached(sc scope, r alarmRecord) *cachedAlarm {
 // forgetAll drops the cache, after a reset emptied the store.
 func (e *evaluator) forgetAll() {
 	e.mu.Lock()
-	e.alarms = map[string]*cachedAlarm{}
+	e.alarms, e.composites = map[string]*cachedAlarm{}, map[string]*cachedAlarm{}
 	e.mu.Unlock()
 }
 
@@ -149,6 +160,7 @@ func (e *evaluator) refresh(sc scope, name string) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		delete(e.alarms, key)
+		delete(e.composites, key)
 	case err != nil:
 		e.s.log().Error("cloudwatch: reading an alarm", "alarm", name, "err", err)
 	default:
@@ -157,6 +169,10 @@ func (e *evaluator) refresh(sc scope, name string) {
 			c.lastScaling = old.lastScaling
 		}
 		e.alarms[key] = c
+		delete(e.composites, key)
+		if c.rule != nil {
+			e.composites[key] = c
+		}
 	}
 }
 
@@ -166,23 +182,32 @@ func (e *evaluator) run() {
 	defer e.wg.Done()
 	clk := e.s.clk
 	lastMaintenance := clk.Now()
-	prev := time.Time{}
+	var prev time.Time
 	for {
 		now := clk.Now()
 		next := now.Add(-evalLag).Truncate(tick).Add(tick)
 		if err := clk.Sleep(e.ctx, next.Add(evalLag).Sub(now)); err != nil {
 			return
 		}
-		if !prev.IsZero() && next.Sub(prev) > tick {
-			// An evaluation outlasted a tick (or the clock jumped):
-			// the ticks between are not made up, as CloudWatch would
-			// not evaluate twice at once either.
-			e.mu.Lock()
-			e.skipped += int64(next.Sub(prev)/tick) - 1
-			e.mu.Unlock()
+		// Evaluate every tick since the last one, so a pass that
+		// outlasts a tick delays the next rather than losing it; after
+		// a long stall (a jump of the clock) only the last minute of
+		// ticks is made up.
+		latest := clk.Now().Add(-evalLag).Truncate(tick)
+		from := latest
+		if !prev.IsZero() {
+			from = prev.Add(tick)
 		}
-		prev = next
-		e.evaluateAt(next)
+		if oldest := latest.Add(-maxCatchUp); from.Before(oldest) {
+			e.mu.Lock()
+			e.skipped += int64(oldest.Sub(from) / tick)
+			e.mu.Unlock()
+			from = oldest
+		}
+		for t := from; !t.After(latest); t = t.Add(tick) {
+			e.evaluateAt(t)
+		}
+		prev = latest
 		if clk.Since(lastMaintenance) >= maintenanceEvery {
 			lastMaintenance = clk.Now()
 			e.maintain(lastMaintenance)
@@ -232,7 +257,9 @@ func (e *evaluator) evaluateAt(t time.Time) {
 	}
 	wg.Wait()
 	e.mu.Lock()
-	e.lastEvaluated, e.lastDuration = len(due), wallSince(began)
+	if len(due) > 0 {
+		e.lastEvaluated, e.lastDuration = len(due), wallSince(began)
+	}
 	e.ticks++
 	e.mu.Unlock()
 }
@@ -471,8 +498,8 @@ func (e *evaluator) parentsOf(sc scope, name, alarmARN string) []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var out []string
-	for _, c := range e.alarms {
-		if c.sc != sc || c.rule == nil {
+	for _, c := range e.composites {
+		if c.sc != sc {
 			continue
 		}
 		for _, ref := range c.rule.Alarms() {

@@ -1,6 +1,7 @@
 package tsdb
 
 import (
+	"math"
 	"slices"
 	"time"
 )
@@ -33,11 +34,6 @@ type Bucket struct {
 	// dist holds the values for percentile-family statistics; see point
 	// for when nil means a point mass and when it means unavailable.
 	dist *sketch
-}
-
-// point returns b's statistics as a datapoint.
-func (b *Bucket) point() point {
-	return point{cnt: b.SampleCount, sum: b.Sum, min: b.Min, max: b.Max, d: b.dist}
 }
 
 // acc is a bucket being aggregated: its index from Query.Start and its
@@ -180,8 +176,10 @@ const maxPending = 256
 // slice of entries that becomes the bucket's sketch, so a bucket costs no
 // allocation of its own.
 func (w window) scanValues(t *tier, a, b int, step int64) []acc {
-	sc := valueScratch{vals: make([]float64, 0, min(b-a, maxPending))}
-	var run []acc
+	sc := valueScratch{vals: make([]float64, 0, min(b-a, maxPending)), left: b - a}
+	// At most one bucket per datapoint, and per period in the range.
+	span := floorTo(t.ts(b-1), step) - floorTo(t.ts(a), step)
+	run := make([]acc, 0, min(int64(b-a), span/w.period+2))
 	for i := a; i < b; i++ {
 		ts := t.ts(i)
 		if step > 1 {
@@ -189,6 +187,7 @@ func (w window) scanValues(t *tier, a, b int, step int64) []acc {
 		}
 		k := (ts - w.start) / w.period
 		v := t.sum[i]
+		sc.left--
 		n := len(run)
 		if n == 0 || run[n-1].k != k {
 			if n > 0 {
@@ -203,7 +202,12 @@ func (w window) scanValues(t *tier, a, b int, step int64) []acc {
 		r.sum += v
 		r.min, r.max = min(r.min, v), max(r.max, v)
 		if r.d != nil {
-			r.d.add(v, 1) // a big bucket, already a sketch
+			// A big bucket, already a sketch. Once binned, its positive
+			// values are counted in dense bins, which is much faster
+			// than a search of the sketch per value.
+			if !r.d.binned || !sc.dense.add(v) {
+				r.d.add(v, 1)
+			}
 			continue
 		}
 		sc.vals = append(sc.vals, v)
@@ -223,43 +227,207 @@ type valueScratch struct {
 	vals     []float64
 	entries  []wv
 	sketches []sketch
+	dense    denseBins
+	left     int // datapoints not yet scanned, to size the next block
 }
 
 // finish gives p the distribution of the pending values, unless p is a
-// point mass, which needs none, and empties vals.
+// point mass, which needs none, and empties vals. Pending values exist
+// only while p has no sketch: once it has one, values go to it directly.
 func (sc *valueScratch) finish(p *point) {
+	if sc.dense.used {
+		sc.dense.flush(p.d)
+	}
 	vals := sc.vals
 	sc.vals = vals[:0]
-	if len(vals) == 0 || p.d == nil && p.min == p.max {
+	if len(vals) == 0 || p.min == p.max {
 		return
 	}
-	slices.Sort(vals)
-	if cap(sc.entries)-len(sc.entries) < len(vals) {
-		sc.entries = make([]wv, 0, max(len(vals), 4096))
+	if len(vals) <= exactMax {
+		// Few values: sorting them is cheapest.
+		slices.Sort(vals)
+		e := sc.entryBlock(len(vals))
+		for _, v := range vals {
+			if n := len(e); n > 0 && e[n-1].v == v {
+				e[n-1].w++
+				continue
+			}
+			e = append(e, wv{v, 1})
+		}
+		p.d = sc.newSketch(sc.commit(e))
+		return
 	}
-	from := len(sc.entries)
+	// Many values: count the distinct ones; few of them stay exact, and
+	// more are counted in bins, both without sorting every value.
+	var set smallSet
+	if set.addAll(vals) {
+		e := sc.entryBlock(set.n)
+		for _, x := range set.slots {
+			if x.w > 0 {
+				e = append(e, x.wv)
+			}
+		}
+		slices.SortFunc(e, func(x, y wv) int { return compareFloats(x.v, y.v) })
+		p.d = sc.newSketch(sc.commit(e))
+		return
+	}
+	// Binned: negative values and zeros (rare and common respectively)
+	// first, in order, then the positive ones from the dense bins.
+	var neg []float64
+	zeros := 0.0
 	for _, v := range vals {
-		if n := len(sc.entries); n > from && sc.entries[n-1].v == v {
-			sc.entries[n-1].w++
+		if !sc.dense.add(v) {
+			if v == 0 {
+				zeros++
+			} else {
+				neg = append(neg, binOf(v))
+			}
+		}
+	}
+	slices.Sort(neg)
+	e := sc.entryBlock(len(vals))
+	for _, v := range neg {
+		if n := len(e); n > 0 && e[n-1].v == v {
+			e[n-1].w++
 			continue
 		}
-		sc.entries = append(sc.entries, wv{v, 1})
+		e = append(e, wv{v, 1})
 	}
-	// Capped, so that growing one bucket's sketch copies it rather than
-	// overwriting the next bucket's entries.
-	e := sc.entries[from:len(sc.entries):len(sc.entries)]
-	if p.d != nil {
-		p.d.merge(&sketch{e: e})
-		return
+	if zeros > 0 {
+		e = append(e, wv{0, zeros})
 	}
+	e = sc.dense.appendTo(e)
+	p.d = sc.newSketch(sc.commit(e))
+	p.d.binned = true
+}
+
+// entryBlock returns an empty slice with room for n entries in the shared
+// block, to fill and pass to commit.
+func (sc *valueScratch) entryBlock(n int) []wv {
+	if cap(sc.entries)-len(sc.entries) < n {
+		sc.entries = make([]wv, 0, n+min(sc.left, 4096))
+	}
+	return sc.entries[len(sc.entries):len(sc.entries)]
+}
+
+// commit takes e, filled from entryBlock, out of the shared block. The
+// result is capped, so that growing one bucket's sketch copies it rather
+// than overwriting the next bucket's entries.
+func (sc *valueScratch) commit(e []wv) []wv {
+	sc.entries = sc.entries[:len(sc.entries)+len(e)]
+	return e[:len(e):len(e)]
+}
+
+// newSketch returns a sketch of the sorted entries e from the slab.
+func (sc *valueScratch) newSketch(e []wv) *sketch {
 	if len(sc.sketches) == cap(sc.sketches) {
-		sc.sketches = make([]sketch, 0, 256)
+		sc.sketches = make([]sketch, 0, min(sc.left/2+1, 256))
 	}
 	sc.sketches = append(sc.sketches, sketch{e: e})
-	p.d = &sc.sketches[len(sc.sketches)-1]
-	if len(e) > exactMax {
-		p.d.bin()
+	return &sc.sketches[len(sc.sketches)-1]
+}
+
+func compareFloats(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
 	}
+	return 0
+}
+
+// smallSet counts up to exactMax distinct values by open addressing, to
+// tell cheaply whether a bucket's values stay exact.
+type smallSet struct {
+	slots [2 * exactMax]struct {
+		wv
+		bits uint64
+	}
+	n int
+}
+
+// addAll counts vals and reports whether they have at most exactMax
+// distinct values.
+func (s *smallSet) addAll(vals []float64) bool {
+	const mask = len(s.slots) - 1
+	for _, v := range vals {
+		if v == 0 {
+			v = 0 // -0 and +0 are one value
+		}
+		bits := math.Float64bits(v)
+		i := int((bits*0x9e3779b97f4a7c15)>>32) & mask
+		for {
+			x := &s.slots[i]
+			if x.w == 0 {
+				if s.n == exactMax {
+					return false
+				}
+				x.v, x.w, x.bits = v, 1, bits
+				s.n++
+				break
+			}
+			if x.bits == bits {
+				x.w++
+				break
+			}
+			i = (i + 1) & mask
+		}
+	}
+	return true
+}
+
+// denseBins counts positive values per sketch bin in an array indexed by
+// the bin's key (the top bits of the value's encoding), for the one big
+// bucket scanValues has open at a time. Counting is an increment instead
+// of a search; flush turns the counts into sketch entries.
+type denseBins struct {
+	counts []uint32 // allocated on first use: 512 KiB, reused per bucket
+	lo, hi int      // the keys touched since the last flush
+	used   bool
+}
+
+// denseKeys is the number of bin keys of positive float64 values: with
+// the sign bit clear, the encoding shifted right by binShift is below it.
+const denseKeys = 1 << (63 - binShift)
+
+// add counts v and reports true, or reports false for a value that is
+// not positive, which the caller records in the sketch itself.
+func (d *denseBins) add(v float64) bool {
+	if !(v > 0) {
+		return false
+	}
+	k := int(math.Float64bits(v) >> binShift)
+	if d.counts == nil {
+		d.counts = make([]uint32, denseKeys)
+	}
+	if !d.used {
+		d.lo, d.hi, d.used = k, k, true
+	}
+	d.counts[k]++
+	d.lo, d.hi = min(d.lo, k), max(d.hi, k)
+	return true
+}
+
+// flush merges the counts into the binned sketch s and clears them.
+func (d *denseBins) flush(s *sketch) {
+	s.merge(&sketch{e: d.appendTo(nil), binned: true})
+}
+
+// appendTo appends the counts to e as binned entries, in ascending order,
+// and clears them.
+func (d *denseBins) appendTo(e []wv) []wv {
+	if !d.used {
+		return e
+	}
+	for k := d.lo; k <= d.hi; k++ {
+		if c := d.counts[k]; c != 0 {
+			e = append(e, wv{binOf(math.Float64frombits(uint64(k) << binShift)), float64(c)})
+			d.counts[k] = 0
+		}
+	}
+	d.used = false
+	return e
 }
 
 // mergeAccs merges two bucket lists sorted by k, combining buckets with

@@ -297,8 +297,8 @@ func (r *reader) series() *series {
 }
 
 // tier decodes one tier of datapoints step seconds apart, rebuilding it
-// through appendPoint so that its invariants (sorted, aligned, columns
-// present only when needed) hold whatever the bytes said.
+// through put so that its invariants (offsets that fit, columns present
+// only when needed) hold whatever the bytes said.
 func (r *reader) tier(step int64) *tier {
 	n := r.count(1)
 	if n == 0 {

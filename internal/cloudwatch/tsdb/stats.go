@@ -34,15 +34,6 @@ type stat struct {
 	pct    bool
 }
 
-// basicStats are the statistics every datapoint has, by their AWS names.
-var basicStats = map[string]statKind{
-	"SampleCount": statSampleCount,
-	"Average":     statAverage,
-	"Sum":         statSum,
-	"Minimum":     statMinimum,
-	"Maximum":     statMaximum,
-}
-
 // boundedPrefixes are the two-letter extended statistics with bounds.
 var boundedPrefixes = map[string]statKind{
 	"tm": statTrimmedMean,
@@ -71,8 +62,17 @@ func ValidStatistic(name string) bool {
 
 // parseStat parses a statistic name; see ValidStatistic.
 func parseStat(name string) (stat, bool) {
-	if k, ok := basicStats[name]; ok {
-		return stat{kind: k}, true
+	switch name { // the statistics every datapoint has
+	case "SampleCount":
+		return stat{kind: statSampleCount}, true
+	case "Average":
+		return stat{kind: statAverage}, true
+	case "Sum":
+		return stat{kind: statSum}, true
+	case "Minimum":
+		return stat{kind: statMinimum}, true
+	case "Maximum":
+		return stat{kind: statMaximum}, true
 	}
 	if strings.EqualFold(name, "IQM") {
 		return stat{kind: statTrimmedMean, lo: 25, hi: 75, pct: true}, true

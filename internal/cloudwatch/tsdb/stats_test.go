@@ -281,3 +281,11 @@ func TestSketchMerge(t *testing.T) {
 		}
 	}
 }
+
+// equal reports whether s and o hold the same distribution.
+func (s *sketch) equal(o *sketch) bool {
+	if s == nil || o == nil {
+		return s == o
+	}
+	return s.binned == o.binned && slices.Equal(s.e, o.e)
+}

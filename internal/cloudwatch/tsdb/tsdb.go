@@ -221,7 +221,7 @@ func pointOf(s *Sample) (point, bool) {
 		return point{}, false
 	}
 	if p.min != p.max {
-		d := &sketch{}
+		d := &sketch{e: make([]wv, 0, min(len(s.Values), exactMax+1))}
 		for i, v := range s.Values {
 			w := 1.0
 			if i < len(s.Counts) {

@@ -538,3 +538,42 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("stored %v samples, want %d", total, writers*perWriter)
 	}
 }
+
+func TestUnsortedDimensions(t *testing.T) {
+	// Callers normally use NewMetric, but a literal Metric with the
+	// dimensions in another order still addresses the same series.
+	db := New()
+	a := Metric{"N", "M", []Dimension{{"B", "2"}, {"A", "1"}}}
+	b := Metric{"N", "M", []Dimension{{"A", "1"}, {"B", "2"}}}
+	db.Put(a, value(t0, 1), t0)
+	db.Put(b, value(t0, 2), t0)
+	bs := db.Query(Query{Metric: a, Start: t0, End: sec(60), Period: time.Minute}, t0)
+	if len(bs) != 1 || bs[0].SampleCount != 2 {
+		t.Errorf("Query = %v, want both values in one bucket", statsOf(bs))
+	}
+	if got := db.List(ListFilter{}, t0); len(got) != 1 || got[0].Dimensions[0].Name != "A" {
+		t.Errorf("List = %v, want one metric with sorted dimensions", got)
+	}
+}
+
+func TestTierOffsets(t *testing.T) {
+	// Timestamps are 32-bit offsets from a base that moves when needed;
+	// a point too far from the rest to fit is dropped.
+	const year = 365 * 86400
+	base := t0.Unix()
+	tr := &tier{}
+	for _, ts := range []int64{base, base - 40*year, base + 20*year, base - 10*year} {
+		if !tr.put(ts, point{cnt: 1, sum: 1, min: 1, max: 1}) {
+			t.Fatalf("put(%d) failed", ts)
+		}
+	}
+	if tr.put(base+40*year, point{cnt: 1, sum: 1, min: 1, max: 1}) {
+		t.Error("a point 80 years from the oldest was stored")
+	}
+	want := []int64{base - 40*year, base - 10*year, base, base + 20*year}
+	for i, w := range want {
+		if tr.ts(i) != w {
+			t.Errorf("ts(%d) = %d, want %d", i, tr.ts(i), w)
+		}
+	}
+}
