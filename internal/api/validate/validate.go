@@ -108,12 +108,12 @@ func walk(v reflect.Value, sh *model.Shape, path, top string, vs *[]Violation) {
 			}
 		}
 	case "list":
-		checkLen(v.Len(), sh, path, top, describe(v), vs)
+		checkLen(v.Len(), sh, path, top, func() string { return describe(v) }, vs)
 		for i := 0; i < v.Len(); i++ {
 			walk(v.Index(i), sh.Member.Shape, fmt.Sprintf("%s.%d.member", path, i+1), top, vs)
 		}
 	case "map":
-		checkLen(v.Len(), sh, path, top, describe(v), vs)
+		checkLen(v.Len(), sh, path, top, func() string { return describe(v) }, vs)
 		iter := v.MapRange()
 		for iter.Next() {
 			walk(iter.Key(), sh.Key.Shape, path+".key", top, vs)
@@ -121,26 +121,32 @@ func walk(v reflect.Value, sh *model.Shape, path, top string, vs *[]Violation) {
 		}
 	case "string":
 		s := v.String()
-		val := "'" + s + "'"
-		if sh.Sensitive {
-			val = "'******'"
+		// The quoted value is built only for a message: most strings pass.
+		val := func() string {
+			if sh.Sensitive {
+				return "'******'"
+			}
+			return "'" + s + "'"
 		}
-		checkLen(utf8.RuneCountInString(s), sh, path, top, val, vs)
+		if sh.Min != nil || sh.Max != nil {
+			checkLen(utf8.RuneCountInString(s), sh, path, top, val, vs)
+		}
 		if len(sh.Enum) > 0 && !sh.HasEnumValue(s) {
-			*vs = append(*vs, Violation{Path: path, Member: top, Value: val,
+			*vs = append(*vs, Violation{Path: path, Member: top, Value: val(),
 				Constraint: "Member must satisfy enum value set: [" + strings.Join(sh.Enum, ", ") + "]"})
 		}
 		if re := pattern(sh); re != nil && !re.MatchString(s) {
-			*vs = append(*vs, Violation{Path: path, Member: top, Value: val,
+			*vs = append(*vs, Violation{Path: path, Member: top, Value: val(),
 				Constraint: "Member must satisfy regular expression pattern: " + sh.Pattern})
 		}
 	case "integer", "long":
-		n := float64(v.Int())
-		checkRange(n, strconv.FormatInt(v.Int(), 10), sh, path, top, vs)
+		i := v.Int()
+		checkRange(float64(i), func() string { return strconv.FormatInt(i, 10) }, sh, path, top, vs)
 	case "double", "float":
-		checkRange(v.Float(), strconv.FormatFloat(v.Float(), 'g', -1, 64), sh, path, top, vs)
+		f := v.Float()
+		checkRange(f, func() string { return strconv.FormatFloat(f, 'g', -1, 64) }, sh, path, top, vs)
 	case "blob":
-		checkLen(v.Len(), sh, path, top, "'java.nio.HeapByteBuffer'", vs)
+		checkLen(v.Len(), sh, path, top, func() string { return "'java.nio.HeapByteBuffer'" }, vs)
 	}
 }
 
@@ -180,24 +186,27 @@ func joinPath(path, name string) string {
 	return path + "." + name
 }
 
-func checkLen(n int, sh *model.Shape, path, top, val string, vs *[]Violation) {
+// checkLen and checkRange take the value's text as a function: it is
+// only needed for a violation, and building it for every valid member
+// was most of validation's cost.
+func checkLen(n int, sh *model.Shape, path, top string, val func() string, vs *[]Violation) {
 	if sh.Min != nil && float64(n) < *sh.Min {
-		*vs = append(*vs, Violation{Path: path, Member: top, Value: val,
+		*vs = append(*vs, Violation{Path: path, Member: top, Value: val(),
 			Constraint: "Member must have length greater than or equal to " + num(*sh.Min)})
 	}
 	if sh.Max != nil && float64(n) > *sh.Max {
-		*vs = append(*vs, Violation{Path: path, Member: top, Value: val,
+		*vs = append(*vs, Violation{Path: path, Member: top, Value: val(),
 			Constraint: "Member must have length less than or equal to " + num(*sh.Max)})
 	}
 }
 
-func checkRange(n float64, text string, sh *model.Shape, path, top string, vs *[]Violation) {
+func checkRange(n float64, text func() string, sh *model.Shape, path, top string, vs *[]Violation) {
 	if sh.Min != nil && n < *sh.Min {
-		*vs = append(*vs, Violation{Path: path, Member: top, Value: text,
+		*vs = append(*vs, Violation{Path: path, Member: top, Value: text(),
 			Constraint: "Member must have value greater than or equal to " + num(*sh.Min)})
 	}
 	if sh.Max != nil && n > *sh.Max {
-		*vs = append(*vs, Violation{Path: path, Member: top, Value: text,
+		*vs = append(*vs, Violation{Path: path, Member: top, Value: text(),
 			Constraint: "Member must have value less than or equal to " + num(*sh.Max)})
 	}
 }
