@@ -47,8 +47,8 @@ const (
 type evaluator struct {
 	s *Service
 
-	mu       sync.Mutex
-	alarms   map[string]*cachedAlarm // store key → alarm
+	mu     sync.Mutex
+	alarms map[string]*cachedAlarm // store key → alarm
 	// composites indexes the composite alarms among alarms, which a
 	// state change looks through for parents.
 	composites map[string]*cachedAlarm
