@@ -89,7 +89,9 @@ func buildTree(form map[string][]string) *node {
 	root := &node{}
 	for key, vals := range form {
 		n := root
-		for _, seg := range strings.Split(key, ".") {
+		for rest, more := key, true; more; {
+			var seg string
+			seg, rest, more = strings.Cut(rest, ".")
 			if n.kids == nil {
 				n.kids = map[string]*node{}
 			}
