@@ -34,11 +34,8 @@ func putMetricDataCall(first, metrics int) call {
 // valuesPerCall is how many values each ingest request carries.
 const valuesPerCall = 20
 
-// runCloudWatch prints CloudWatch's figures: PutMetricData ingest side by
-// side with moto, then 10,000 one-minute alarms evaluated by nephele at
-// --time-scale 60 while their metrics get a datapoint each simulated
-// minute.
-func runCloudWatch(bin string, nURL, mURL string, workers int, duration time.Duration, maxRequests int64, alarms int) error {
+// ingestCloudWatch prints PutMetricData ingest side by side with moto.
+func ingestCloudWatch(nURL, mURL string, workers int, duration time.Duration, maxRequests int64) {
 	ingest := putMetricDataCall(0, valuesPerCall)
 	load(mURL, ingest, workers, 300*time.Millisecond, 1000)
 	load(nURL, ingest, workers, 300*time.Millisecond, 1000)
@@ -49,14 +46,11 @@ func runCloudWatch(bin string, nURL, mURL string, workers int, duration time.Dur
 	}
 	fmt.Printf("%-34s %9.0f/s %9.0f/s %9.1f×  (values/s, %d a call; nephele/moto; target ≥ 20×)\n", "cloudwatch PutMetricData ingest",
 		nRate*valuesPerCall, mRate*valuesPerCall, nRate/mRate, valuesPerCall)
-	if alarms <= 0 {
-		return nil
-	}
-	return alarmLoad(bin, workers, alarms)
 }
 
 // alarmLoad runs a fresh nephele at --time-scale 60 with alarms one-minute
-// alarms and reports its CPU share and whether evaluation kept up.
+// alarms, their metrics getting a datapoint each simulated minute, and
+// reports its CPU share and whether evaluation kept up.
 func alarmLoad(bin string, workers, alarms int) error {
 	s := server{name: "nephele", start: func(port int) *exec.Cmd {
 		return exec.Command(bin, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--log-level", "error", "--time-scale", "60")

@@ -191,7 +191,7 @@ func (w window) scanValues(t *tier, a, b int, step int64) []acc {
 		n := len(run)
 		if n == 0 || run[n-1].k != k {
 			if n > 0 {
-				sc.finish(&run[n-1].p)
+				sc.finish(&run[n-1].p, false)
 			}
 			run = append(run, acc{k: k, p: point{cnt: 1, sum: v, min: v, max: v}})
 			sc.vals = append(sc.vals, v)
@@ -212,11 +212,11 @@ func (w window) scanValues(t *tier, a, b int, step int64) []acc {
 		}
 		sc.vals = append(sc.vals, v)
 		if len(sc.vals) >= maxPending {
-			sc.finish(r)
+			sc.finish(r, true)
 		}
 	}
 	if n := len(run); n > 0 {
-		sc.finish(&run[n-1].p)
+		sc.finish(&run[n-1].p, false)
 	}
 	return run
 }
@@ -231,16 +231,18 @@ type valueScratch struct {
 	left     int // datapoints not yet scanned, to size the next block
 }
 
-// finish gives p the distribution of the pending values, unless p is a
-// point mass, which needs none, and empties vals. Pending values exist
-// only while p has no sketch: once it has one, values go to it directly.
-func (sc *valueScratch) finish(p *point) {
+// finish gives p the distribution of the pending values and empties
+// vals. Pending values exist only while p has no sketch, and then they are
+// all of p's values: from the first finish in the middle of a bucket
+// (more than maxPending values), p has a sketch and its values go there
+// directly. At the end of a bucket, a point mass needs no sketch.
+func (sc *valueScratch) finish(p *point, mid bool) {
 	if sc.dense.used {
 		sc.dense.flush(p.d)
 	}
 	vals := sc.vals
 	sc.vals = vals[:0]
-	if len(vals) == 0 || p.min == p.max {
+	if len(vals) == 0 || p.min == p.max && !mid {
 		return
 	}
 	if len(vals) <= exactMax {

@@ -119,3 +119,41 @@ func checkBucket(t *testing.T, period time.Duration, b Bucket, vals []float64) {
 		}
 	}
 }
+
+func TestBigBucketOfSingleValues(t *testing.T) {
+	// Buckets of more than maxPending single values switch to a sketch
+	// part-way; a constant run before the switch must still count.
+	tests := []struct {
+		name string
+		vals []float64
+	}{
+		{"constant_run_then_other_values", append(slices.Repeat([]float64{7}, maxPending+44), 1, 100)},
+		{"constant_run_longer_than_twice_the_limit", append(slices.Repeat([]float64{7}, 3*maxPending), 9)},
+		{"many_distinct_then_constant", append(seq(1, 100), slices.Repeat([]float64{50}, 2*maxPending)...)},
+		{"zeros_and_many_distinct", append(slices.Repeat([]float64{0}, maxPending), seq(1, 2*maxPending)...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := New()
+			for i, v := range tt.vals {
+				db.Put(testMetric, highRes(sec(i), v), sec(i))
+			}
+			now := sec(len(tt.vals))
+			bs := db.Query(Query{Metric: testMetric, Start: t0, End: now, Period: time.Hour}, now)
+			if len(bs) != 1 {
+				t.Fatalf("%d buckets, want 1", len(bs))
+			}
+			sorted := slices.Sorted(slices.Values(tt.vals))
+			checkBucket(t, time.Hour, bs[0], sorted)
+		})
+	}
+}
+
+// seq returns from, from+1, ..., n.
+func seq(from, n int) []float64 {
+	var out []float64
+	for i := from; i <= n; i++ {
+		out = append(out, float64(i))
+	}
+	return out
+}

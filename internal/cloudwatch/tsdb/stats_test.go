@@ -158,6 +158,14 @@ func TestStatistic(t *testing.T) {
 			stats:   map[string]want{"Minimum": yes(-1), "Average": yes(4.0 / 3), "p50": no, "PR(:1)": no},
 		},
 		{
+			name: "long_constant_run_then_other_values",
+			samples: []Sample{
+				{Values: slices.Repeat([]float64{7}, 300)},
+				{Values: []float64{1, 100}},
+			},
+			stats: map[string]want{"SampleCount": yes(302), "p0.1": yes(1), "p50": yes(7), "p99.5": yes(7), "p100": yes(100), "PR(:7)": yes(100 * 301.0 / 302)},
+		},
+		{
 			name:    "zero_is_not_negative",
 			samples: []Sample{{Values: []float64{0, 0, 5}}},
 			stats:   map[string]want{"p50": yes(0), "p90": yes(5)},

@@ -141,7 +141,9 @@ func (s *series) unitOf(unit string, create bool) *unitSeries {
 	if !create {
 		return nil
 	}
-	u := &unitSeries{unit: unit}
+	// A copy, so that Put's Sample does not escape and callers can build
+	// it (Values included) on the stack.
+	u := &unitSeries{unit: strings.Clone(unit)}
 	s.units = append(s.units, u)
 	return u
 }

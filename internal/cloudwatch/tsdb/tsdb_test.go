@@ -567,13 +567,26 @@ func TestTierOffsets(t *testing.T) {
 			t.Fatalf("put(%d) failed", ts)
 		}
 	}
-	if tr.put(base+40*year, point{cnt: 1, sum: 1, min: 1, max: 1}) {
-		t.Error("a point 80 years from the oldest was stored")
+	if tr.put(base+100*year, point{cnt: 1, sum: 1, min: 1, max: 1}) {
+		t.Error("a point 140 years from the oldest was stored")
 	}
 	want := []int64{base - 40*year, base - 10*year, base, base + 20*year}
 	for i, w := range want {
 		if tr.ts(i) != w {
 			t.Errorf("ts(%d) = %d, want %d", i, tr.ts(i), w)
 		}
+	}
+}
+
+func TestPutDoesNotAllocate(t *testing.T) {
+	// The ingestion hot path: a single value into an existing metric,
+	// with the Sample (Values included) built by the caller on the stack.
+	db := New()
+	db.Put(testMetric, value(t0, 1), t0)
+	allocs := testing.AllocsPerRun(1000, func() {
+		db.Put(testMetric, Sample{Timestamp: t0, Values: []float64{2}}, t0)
+	})
+	if allocs != 0 {
+		t.Errorf("Put allocates %v times, want 0", allocs)
 	}
 }
