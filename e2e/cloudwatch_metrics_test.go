@@ -204,7 +204,7 @@ func TestCloudWatchMetricErrors(t *testing.T) {
 	}
 	manyDims := make([]cwtypes.Dimension, 31)
 	for i := range manyDims {
-		manyDims[i] = cwtypes.Dimension{Name: aws.String(string(rune('a' + i%26)) + strings.Repeat("x", i/26)), Value: aws.String("v")}
+		manyDims[i] = cwtypes.Dimension{Name: aws.String(string(rune('a'+i%26)) + strings.Repeat("x", i/26)), Value: aws.String("v")}
 	}
 	tests := []struct {
 		name, code, message string

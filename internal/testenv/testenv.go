@@ -111,12 +111,16 @@ func (e *Env) AWSConfig() aws.Config {
 
 // AWSConfigWith is AWSConfig with given credentials.
 func (e *Env) AWSConfigWith(accessKey, secret, session string) aws.Config {
+	client := &http.Client{Timeout: 60 * time.Second}
+	if e.transport != nil { // a nil *http.Transport in the interface would panic
+		client.Transport = e.transport
+	}
 	return aws.Config{
 		Region:           e.Region,
 		Credentials:      credentials.NewStaticCredentialsProvider(accessKey, secret, session),
 		BaseEndpoint:     aws.String(e.Endpoint),
 		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Timeout: 60 * time.Second, Transport: e.transport},
+		HTTPClient:       client,
 	}
 }
 
