@@ -138,3 +138,50 @@ func FuzzEC2(f *testing.F) {
 		}
 	})
 }
+
+// cloudWatchSeeds are CloudWatch query forms: metrics, math, alarms and
+// dashboards.
+var cloudWatchSeeds = []string{
+	"Action=PutMetricData&Version=2010-08-01&Namespace=App&MetricData.member.1.MetricName=Latency&MetricData.member.1.Value=12&MetricData.member.1.Timestamp=2024-03-01T11%3A58%3A00Z",
+	"Action=PutMetricData&Version=2010-08-01&Namespace=App&MetricData.member.1.MetricName=Latency&MetricData.member.1.Values.member.1=1&MetricData.member.1.Values.member.2=2&MetricData.member.1.Counts.member.1=3&MetricData.member.1.Counts.member.2=1",
+	"Action=PutMetricData&Version=2010-08-01&Namespace=App&MetricData.member.1.MetricName=Q&MetricData.member.1.StorageResolution=1&MetricData.member.1.StatisticValues.SampleCount=2&MetricData.member.1.StatisticValues.Sum=3&MetricData.member.1.StatisticValues.Minimum=1&MetricData.member.1.StatisticValues.Maximum=2",
+	"Action=GetMetricStatistics&Version=2010-08-01&Namespace=App&MetricName=Latency&StartTime=2024-03-01T11%3A00%3A00Z&EndTime=2024-03-01T12%3A00%3A00Z&Period=60&Statistics.member.1=Average&ExtendedStatistics.member.1=p99",
+	"Action=GetMetricData&Version=2010-08-01&StartTime=2024-03-01T11%3A00%3A00Z&EndTime=2024-03-01T12%3A00%3A00Z&MetricDataQueries.member.1.Id=m1&MetricDataQueries.member.1.MetricStat.Metric.Namespace=App&MetricDataQueries.member.1.MetricStat.Metric.MetricName=Latency&MetricDataQueries.member.1.MetricStat.Period=60&MetricDataQueries.member.1.MetricStat.Stat=Sum&MetricDataQueries.member.2.Id=e1&MetricDataQueries.member.2.Expression=FILL(m1%2C0)*2%2BRATE(m1)",
+	"Action=ListMetrics&Version=2010-08-01&Namespace=App&RecentlyActive=PT3H",
+	"Action=PutMetricAlarm&Version=2010-08-01&AlarmName=a&Namespace=App&MetricName=Latency&Statistic=Average&Period=60&EvaluationPeriods=3&DatapointsToAlarm=2&Threshold=10&ComparisonOperator=GreaterThanThreshold&AlarmActions.member.1=arn%3Aaws%3Aautomate%3Aus-east-1%3Aec2%3Astop",
+	"Action=PutCompositeAlarm&Version=2010-08-01&AlarmName=c&AlarmRule=ALARM(a)%20AND%20NOT%20OK(%22a%22)",
+	"Action=DescribeAlarms&Version=2010-08-01&AlarmTypes.member.1=CompositeAlarm&MaxRecords=1",
+	"Action=SetAlarmState&Version=2010-08-01&AlarmName=a&StateValue=ALARM&StateReason=x&StateReasonData=%7B%7D",
+	"Action=DescribeAlarmHistory&Version=2010-08-01&AlarmName=a&ScanBy=TimestampAscending",
+	"Action=DeleteAlarms&Version=2010-08-01&AlarmNames.member.1=c&AlarmNames.member.2=a",
+	"Action=PutDashboard&Version=2010-08-01&DashboardName=d&DashboardBody=%7B%22widgets%22%3A%5B%5D%7D",
+}
+
+// FuzzCloudWatch sends arbitrary CloudWatch query forms to the real
+// service, keeping state between inputs, and evaluates the alarms after
+// each: the answer is a success or an AWS client error, never a 5xx.
+func FuzzCloudWatch(f *testing.F) {
+	for _, s := range cloudWatchSeeds {
+		f.Add(s)
+	}
+	srv, err := New(Config{Listen: "127.0.0.1:0", Clock: clock.NewFake(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC))})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { srv.Close() })
+	h := srv.Handler()
+	f.Fuzz(func(t *testing.T, form string) {
+		if _, err := url.ParseQuery(form); err != nil {
+			return
+		}
+		req := httptest.NewRequest("POST", "/", strings.NewReader(form))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240301/us-east-1/monitoring/aws4_request, SignedHeaders=host, Signature=00")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 && rec.Code != 501 {
+			t.Fatalf("monitoring %s: status %d: %s", form, rec.Code, rec.Body.String())
+		}
+		srv.cloudwatch.EvaluateNow()
+	})
+}
