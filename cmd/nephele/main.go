@@ -60,6 +60,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	fs.Float64Var(&spotRate, "spot-interruption-rate", spotRate, "interrupt each running Spot Instance this many times per simulated hour on average; 0 is off (env NEPHELE_SPOT_INTERRUPTION_RATE)")
 	fs.IntVar(&imdsPort, "imds-port", imdsPort, "port of each instance's metadata service, on the instance's own address (env NEPHELE_IMDS_PORT)")
 	fs.IntVar(&maxInstances, "max-instances", maxInstances, "most live EC2 instances per region (env NEPHELE_MAX_INSTANCES)")
+	consoleLogGroup := fs.String("console-log-group", env("CONSOLE_LOG_GROUP", ""), "mirror every EC2 instance's console output into this CloudWatch Logs group, one stream per instance; the instance tag nephele:console-log-group overrides it (env NEPHELE_CONSOLE_LOG_GROUP)")
 	level := fs.String("log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env NEPHELE_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -77,7 +78,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 
 	srv, err := server.New(server.Config{Listen: *listen, TimeScale: *scale, DataDir: *dataDir, AccountID: *account, Logger: logger,
-		IMDSPort: imdsPort, MaxInstances: maxInstances, SpotInterruptionRate: spotRate})
+		IMDSPort: imdsPort, MaxInstances: maxInstances, SpotInterruptionRate: spotRate, ConsoleLogGroup: *consoleLogGroup})
 	if err != nil {
 		return err
 	}

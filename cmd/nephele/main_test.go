@@ -22,6 +22,7 @@ func TestRunRejectsBadConfiguration(t *testing.T) {
 		{"bad account from env", nil, map[string]string{"NEPHELE_ACCOUNT_ID": "12ab"}, "account id must be 12 digits"},
 		{"flag beats env", []string{"--account-id", "123"}, map[string]string{"NEPHELE_ACCOUNT_ID": "000000000000"}, "account id must be 12 digits"},
 		{"listen address in use or invalid", []string{"--listen", "256.0.0.1:1"}, nil, "listening on 256.0.0.1:1"},
+		{"bad console log group from env", nil, map[string]string{"NEPHELE_CONSOLE_LOG_GROUP": "no spaces"}, "console log group"},
 		{"unknown flag", []string{"--nope"}, nil, "flag provided but not defined"},
 	}
 	for _, tc := range cases {

@@ -348,7 +348,7 @@ func (s *Service) boot(sc scope, r instanceRecord) error {
 		return fmt.Errorf("metadata service of %s: %w", id, err)
 	}
 	env = append(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT="+endpoint, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv4")
-	return s.machine.Boot(machine.Spec{ID: id, UserData: userData, Env: env, Image: r.ImageDir})
+	return s.machine.Boot(machine.Spec{ID: id, UserData: userData, Env: env, Image: r.ImageDir, Console: s.consoleWriter(sc, id)})
 }
 
 // halt ends an instance's processes: after the stop grace period, or at

@@ -63,6 +63,13 @@ type Options struct {
 	// Instance has per hour of the clock, on average (interruptions.go);
 	// 0 turns random interruptions off.
 	SpotInterruptionRate float64
+	// ConsoleLogs receives the console output of the instances that are
+	// mirrored (consolelogs.go); nil mirrors none.
+	ConsoleLogs ConsoleLogSink
+	// ConsoleLogGroup mirrors every instance's console into this log
+	// group, unless its ConsoleLogGroupTag names another; "" mirrors only
+	// the tagged ones.
+	ConsoleLogGroup string
 }
 
 // DefaultMaxInstances is the default cap on live instances per region.
@@ -100,6 +107,7 @@ type Service struct {
 	imds    *imds.Server
 	mon     monitor
 	faults  capacityFaults
+	console *consoleMirror // nil without Options.ConsoleLogs
 
 	// where maps the ID of an instance that booted to its scope, for the
 	// metadata service and the machine, which know only IDs.
@@ -142,6 +150,9 @@ func New(st store.Store, clk clock.Clock, opts Options) (*Service, error) {
 	s.machine = m
 	s.imds = imds.New(imds.Config{Clock: clk, Source: s, Credentials: s.roleCredentials, Port: opts.IMDSPort, Logger: opts.Logger})
 	s.ctl = newController(s)
+	if opts.ConsoleLogs != nil {
+		s.console = newConsoleMirror(opts.ConsoleLogs, clk, s.log(), s.consoleLogGroup)
+	}
 	return s, nil
 }
 
@@ -161,7 +172,12 @@ func (s *Service) Start() error {
 // Close stops the lifecycle and every instance's processes.
 func (s *Service) Close() error {
 	s.ctl.close()
-	return errors.Join(s.machine.Close(), s.imds.Close())
+	err := errors.Join(s.machine.Close(), s.imds.Close())
+	// After the trees, so their last output is sent too.
+	if s.console != nil {
+		s.console.close()
+	}
+	return err
 }
 
 // Name is EC2's signing name.
@@ -208,6 +224,9 @@ func (s *Service) Reset(context.Context) error {
 	})
 	var errs []error
 	errs = append(errs, s.machine.Close())
+	if s.console != nil {
+		s.console.discard()
+	}
 	for _, id := range ids {
 		s.imds.Remove(id)
 		errs = append(errs, s.machine.Remove(id))

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -55,6 +56,11 @@ type Config struct {
 	// times per simulated hour on average; 0 turns random interruptions
 	// off.
 	SpotInterruptionRate float64
+	// ConsoleLogGroup mirrors every instance's console output into this
+	// CloudWatch Logs group, one stream per instance; the instance tag
+	// nephele:console-log-group names another. Empty mirrors only tagged
+	// instances.
+	ConsoleLogGroup string
 	// Clock overrides the clock (tests pass a fake one).
 	Clock clock.Clock
 	// Logger receives logs; nil discards them.
@@ -95,6 +101,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if len(cfg.AccountID) != 12 || strings.Trim(cfg.AccountID, "0123456789") != "" {
 		return nil, fmt.Errorf("account id must be 12 digits, got %q", cfg.AccountID)
+	}
+	if cfg.ConsoleLogGroup != "" && (len(cfg.ConsoleLogGroup) > 512 || !logGroupName.MatchString(cfg.ConsoleLogGroup)) {
+		return nil, fmt.Errorf("console log group %q is not a valid log group name (1 to 512 of a-z A-Z 0-9 _ - / . #)", cfg.ConsoleLogGroup)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -141,6 +150,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.cloudwatch = cwSvc
+	// CloudWatch Logs runs its retention controller until Close; EC2
+	// mirrors consoles into it.
+	logsSvc := logs.New(s.store, s.clock, logs.Options{Logger: cfg.Logger})
 	ec2Svc, err := ec2.New(s.store, s.clock, ec2.Options{
 		Metrics:      cwSvc,
 		InstanceDir:  instanceDir,
@@ -151,17 +163,19 @@ func New(cfg Config) (*Server, error) {
 		Logger:       cfg.Logger,
 
 		SpotInterruptionRate: cfg.SpotInterruptionRate,
+		ConsoleLogs:          consoleLogs{logsSvc},
+		ConsoleLogGroup:      cfg.ConsoleLogGroup,
 	})
 	if err != nil {
+		logsSvc.Close()
 		s.store.Close()
 		return nil, err
 	}
 	s.ec2 = ec2Svc
 	cwActions.Instances = ec2Svc
-	// CloudWatch closes before EC2, so no alarm acts on a closed EC2.
-	s.services = []service.Service{iamSvc, stsSvc, cwSvc, ec2Svc}
-	// CloudWatch Logs runs its retention controller until Close.
-	s.services = append(s.services, logs.New(s.store, s.clock, logs.Options{Logger: cfg.Logger}))
+	// CloudWatch closes before EC2, so no alarm acts on a closed EC2, and
+	// Logs after it, so the consoles' last lines are kept.
+	s.services = []service.Service{iamSvc, stsSvc, cwSvc, ec2Svc, logsSvc}
 
 	gw, err := gateway.New(gateway.Config{
 		AccountID: cfg.AccountID,
@@ -176,6 +190,21 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.gateway = gw
 	return s, nil
+}
+
+// logGroupName is the pattern of a CloudWatch Logs LogGroupName.
+var logGroupName = regexp.MustCompile(`^[.\-_/#A-Za-z0-9]+$`)
+
+// consoleLogs lets EC2 mirror consoles into CloudWatch Logs without
+// either service knowing the other.
+type consoleLogs struct{ logs *logs.Service }
+
+func (c consoleLogs) Append(ctx context.Context, account, region, group, stream string, lines []ec2.ConsoleLine) error {
+	events := make([]logs.Event, len(lines))
+	for i, l := range lines {
+		events[i] = logs.Event{Timestamp: l.Time, Message: l.Text}
+	}
+	return c.logs.Append(ctx, account, region, group, stream, events)
 }
 
 // Listen binds the configured address. It is separate from Serve so callers

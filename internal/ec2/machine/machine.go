@@ -95,12 +95,26 @@ type Spec struct {
 	// Image, if set, is a directory whose contents the root starts as on
 	// the first boot (an AMI made by CreateImage).
 	Image string
+	// Console, if set, also receives the tree's console output (what
+	// Console returns) as it is written, from the goroutine that copies
+	// it: its Write must neither block nor fail, or the tree's output
+	// would. Boot always closes it: once the tree has ended and its last
+	// output is in (so a final partial line can go too), or when Boot
+	// fails.
+	Console io.WriteCloser
 }
 
 // Boot starts an instance's tree: on its first boot the root is created
 // (from the image, if any) and the user-data runs; later boots run only
 // the every-boot parts. Booting an instance that is running is an error.
-func (m *Machine) Boot(spec Spec) error {
+func (m *Machine) Boot(spec Spec) (err error) {
+	if spec.Console != nil {
+		defer func() {
+			if err != nil {
+				spec.Console.Close()
+			}
+		}()
+	}
 	m.mu.Lock()
 	if _, ok := m.running[spec.ID]; ok {
 		m.mu.Unlock()
@@ -122,7 +136,7 @@ func (m *Machine) Boot(spec Spec) error {
 	if err := m.linkInstanceStore(spec.ID); err != nil {
 		return fmt.Errorf("machine: instance store of %s: %w", spec.ID, err)
 	}
-	_, err := os.Stat(filepath.Join(root, bootFinished))
+	_, err = os.Stat(filepath.Join(root, bootFinished))
 	firstBoot := errors.Is(err, os.ErrNotExist)
 	p, err := plan(root, spec.UserData, firstBoot)
 	if err != nil {
@@ -138,12 +152,18 @@ func (m *Machine) Boot(spec Spec) error {
 		"PATH=" + os.Getenv("PATH"),
 		"LANG=C.UTF-8",
 	}, spec.Env...)
+	out := []io.Writer{console, logFile}
+	if spec.Console != nil {
+		// Before the log file, whose failing Write would end a
+		// MultiWriter's round early.
+		out = []io.Writer{console, spec.Console, logFile}
+	}
 	tree, err := procs.Start(procs.Spec{
 		Path:   "/bin/sh",
 		Args:   []string{p.script},
 		Dir:    root,
 		Env:    env,
-		Output: io.MultiWriter(console, logFile),
+		Output: io.MultiWriter(out...),
 	})
 	if err != nil {
 		logFile.Close()
@@ -158,18 +178,22 @@ func (m *Machine) Boot(spec Spec) error {
 	m.mu.Lock()
 	m.running[spec.ID] = inst
 	m.mu.Unlock()
-	go m.watch(spec.ID, inst, logFile)
+	go m.watch(spec.ID, inst, logFile, spec.Console)
 	return nil
 }
 
 // watch waits for a tree's leader to end and reports an end nobody asked
 // for.
-func (m *Machine) watch(id string, inst *instance, logFile *os.File) {
+func (m *Machine) watch(id string, inst *instance, logFile *os.File, mirror io.Closer) {
 	<-inst.tree.Done()
 	// Whatever the leader left behind goes with it: an instance whose
 	// init died has no processes.
 	inst.tree.Kill()
 	logFile.Close()
+	// Kill has waited for the last output to be copied.
+	if mirror != nil {
+		mirror.Close()
+	}
 	m.mu.Lock()
 	if m.running[id] == inst {
 		delete(m.running, id)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -210,6 +211,68 @@ func TestConsoleKeepsOutput(t *testing.T) {
 	got := string(m.Console(id))
 	if !strings.Contains(got, "to-stdout") || !strings.Contains(got, "to-stderr") {
 		t.Errorf("console = %q", got)
+	}
+}
+
+// mirror is a Spec.Console that keeps what it is given.
+type mirror struct {
+	mu     sync.Mutex
+	b      strings.Builder
+	closed int
+}
+
+func (w *mirror) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *mirror) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closed++
+	return nil
+}
+
+func (w *mirror) read() (string, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String(), w.closed
+}
+
+// TestSpecConsoleMirrorsOutput checks that a Spec's Console gets the
+// console output, down to what is written last, and is closed once the
+// tree has ended, or when Boot fails.
+func TestSpecConsoleMirrorsOutput(t *testing.T) {
+	m := newMachine(t, nil)
+	const id = "i-00000000000000006"
+	w := &mirror{}
+	if err := m.Boot(machine.Spec{ID: id, UserData: []byte("#!/bin/sh\necho to-stdout\necho to-stderr >&2\necho ok > done\n"), Console: w}); err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, filepath.Join(m.Root(id), "done"))
+	again := &mirror{}
+	if err := m.Boot(machine.Spec{ID: id, Console: again}); err == nil {
+		t.Error("a second Boot of a running instance succeeded")
+	}
+	if _, closed := again.read(); closed != 1 {
+		t.Errorf("the failed Boot's Console closed %d times, want once", closed)
+	}
+	if _, closed := w.read(); closed != 0 {
+		t.Error("Console closed while the tree runs")
+	}
+	if err := m.Stop(context.Background(), id, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	got, closed := w.read()
+	if closed != 1 {
+		t.Errorf("Console closed %d times after Stop, want once", closed)
+	}
+	if !strings.Contains(got, "to-stdout\n") || !strings.Contains(got, "to-stderr\n") {
+		t.Errorf("mirrored %q", got)
+	}
+	if console := string(m.Console(id)); got != console {
+		t.Errorf("mirrored %q, console %q", got, console)
 	}
 }
 
