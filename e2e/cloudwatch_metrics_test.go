@@ -221,7 +221,8 @@ func TestCloudWatchMetricErrors(t *testing.T) {
 			cloudwatch.PutMetricDataInput{Namespace: aws.String("App"), MetricData: datum(func(d *cwtypes.MetricDatum) { d.Value = nil; d.Values = []float64{1, 2}; d.Counts = []float64{1} })}},
 		{"resolution", "InvalidParameterValue", "StorageResolution",
 			cloudwatch.PutMetricDataInput{Namespace: aws.String("App"), MetricData: datum(func(d *cwtypes.MetricDatum) { d.StorageResolution = aws.Int32(5) })}},
-		{"dimensions", "InvalidParameterValue", "Dimensions",
+		// The model's own limit: CloudWatch's framework answers it.
+		{"dimensions", "ValidationError", "metricData.2.member.dimensions",
 			cloudwatch.PutMetricDataInput{Namespace: aws.String("App"), MetricData: datum(func(d *cwtypes.MetricDatum) { d.Dimensions = manyDims })}},
 		{"too_many", "InvalidParameterValue", "1000", cloudwatch.PutMetricDataInput{Namespace: aws.String("App"), MetricData: make([]cwtypes.MetricDatum, 1001)}},
 	}

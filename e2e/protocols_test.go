@@ -44,13 +44,13 @@ func TestEveryProtocolSpeaksToRealClients(t *testing.T) {
 			return err
 		}, "NotImplemented", "DescribeLoadBalancers"},
 		{"rpc v2 cbor (cloudwatch)", func() error {
-			_, err := cloudwatch.NewFromConfig(cfg).ListMetrics(ctx, &cloudwatch.ListMetricsInput{})
+			_, err := cloudwatch.NewFromConfig(cfg).ListMetricStreams(ctx, &cloudwatch.ListMetricStreamsInput{})
 			return err
-		}, "NotImplemented", "ListMetrics"},
+		}, "NotImplemented", "ListMetricStreams"},
 		{"json 1.1 (logs)", func() error {
-			_, err := cloudwatchlogs.NewFromConfig(cfg).DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{})
+			_, err := cloudwatchlogs.NewFromConfig(cfg).DescribeMetricFilters(ctx, &cloudwatchlogs.DescribeMetricFiltersInput{})
 			return err
-		}, "NotImplemented", "DescribeLogGroups"},
+		}, "NotImplemented", "DescribeMetricFilters"},
 		{"rest-json (lambda)", func() error {
 			_, err := lambda.NewFromConfig(cfg).ListFunctions(ctx, &lambda.ListFunctionsInput{})
 			return err
@@ -79,8 +79,8 @@ func TestCLIEveryProtocol(t *testing.T) {
 		want string
 	}{
 		{[]string{"ec2", "describe-vpc-endpoints"}, "(NotImplemented) when calling the DescribeVpcEndpoints operation"},
-		{[]string{"cloudwatch", "list-metrics"}, "(NotImplemented) when calling the ListMetrics operation"},
-		{[]string{"logs", "describe-log-groups"}, "(NotImplemented) when calling the DescribeLogGroups operation"},
+		{[]string{"cloudwatch", "list-metric-streams"}, "(NotImplemented) when calling the ListMetricStreams operation"},
+		{[]string{"logs", "describe-metric-filters"}, "(NotImplemented) when calling the DescribeMetricFilters operation"},
 		{[]string{"lambda", "list-functions"}, "(NotImplemented) when calling the ListFunctions operation"},
 		{[]string{"autoscaling", "describe-auto-scaling-groups"}, "(NotImplemented) when calling the DescribeAutoScalingGroups operation"},
 		{[]string{"elbv2", "describe-load-balancers"}, "(NotImplemented) when calling the DescribeLoadBalancers operation"},

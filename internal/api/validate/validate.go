@@ -150,19 +150,44 @@ func walk(v reflect.Value, sh *model.Shape, path, top string, vs *[]Violation) {
 	}
 }
 
+// javaString prints one element of a collection as Java would: a
+// structure as Type(Member=value, ...), leaving out absent members.
+func javaString(v reflect.Value) string {
+	v = protocol.Indirect(v)
+	if !v.IsValid() {
+		return "null"
+	}
+	if v.Kind() != reflect.Struct {
+		return fmt.Sprint(v)
+	}
+	var fields []string
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		fv := v.Field(i)
+		if (fv.Kind() == reflect.Pointer || fv.Kind() == reflect.Slice || fv.Kind() == reflect.Map) && fv.IsNil() {
+			continue
+		}
+		fields = append(fields, f.Name+"="+javaString(fv))
+	}
+	return v.Type().Name() + "(" + strings.Join(fields, ", ") + ")"
+}
+
 // describe quotes a list or map the way Coral prints Java collections.
 func describe(v reflect.Value) string {
 	if v.Kind() == reflect.Map {
 		parts := make([]string, 0, v.Len())
 		iter := v.MapRange()
 		for iter.Next() {
-			parts = append(parts, fmt.Sprintf("%v=%v", iter.Key(), protocol.Indirect(iter.Value())))
+			parts = append(parts, javaString(iter.Key())+"="+javaString(iter.Value()))
 		}
 		return "'{" + strings.Join(parts, ", ") + "}'"
 	}
 	parts := make([]string, v.Len())
 	for i := range parts {
-		parts[i] = fmt.Sprint(protocol.Indirect(v.Index(i)))
+		parts[i] = javaString(v.Index(i))
 	}
 	return "'[" + strings.Join(parts, ", ") + "]'"
 }
