@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/nephele-dev/nephele/internal/server"
@@ -116,12 +118,32 @@ func (e *Env) AWSConfigWith(accessKey, secret, session string) aws.Config {
 		client.Transport = e.transport
 	}
 	return aws.Config{
-		Region:           e.Region,
-		Credentials:      credentials.NewStaticCredentialsProvider(accessKey, secret, session),
-		BaseEndpoint:     aws.String(e.Endpoint),
-		RetryMaxAttempts: 1,
-		HTTPClient:       client,
+		Region:       e.Region,
+		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secret, session),
+		BaseEndpoint: aws.String(e.Endpoint),
+		Retryer:      closedConnRetryer,
+		HTTPClient:   client,
 	}
+}
+
+// closedConnRetryer makes a client give up at the first answer, except
+// when the Go SDK reads a response on a connection its own transport
+// closed ("use of closed network connection" with a 200 status, seen
+// against AWS too: aws/aws-sdk-go-v2#1825, #2737). That is the client's
+// race, not the server's answer, so it is tried again; every AWS error is
+// still seen first time.
+func closedConnRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 3
+		o.Retryables = []retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+			if strings.Contains(err.Error(), "use of closed network connection") {
+				return aws.TrueTernary
+			}
+			return aws.FalseTernary
+		})}
+		o.RateLimiter = ratelimit.None
+		o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+	})
 }
 
 // ClientEnv is the environment for an AWS command-line client run against
