@@ -66,6 +66,10 @@ func (r *Request) Form() (url.Values, error) {
 			r.formErr = err
 			return
 		}
+		if len(r.form) == 0 { // the usual case: everything is in the body
+			r.form = body
+			return
+		}
 		for k, v := range body {
 			r.form[k] = append(r.form[k], v...)
 		}

@@ -41,7 +41,7 @@ func Input(in any, sh *model.Shape) []Violation {
 		return nil
 	}
 	var vs []Violation
-	walk(reflect.ValueOf(in), sh, "", "", &vs)
+	walk(reflect.ValueOf(in), sh, nil, "", &vs)
 	// walk stops descending at the cap, but one structure may add several
 	// violations at once.
 	if len(vs) > maxReported {
@@ -76,7 +76,7 @@ func lowerFirst(s string) string {
 	return strings.ToLower(s[:1]) + s[1:]
 }
 
-func walk(v reflect.Value, sh *model.Shape, path, top string, vs *[]Violation) {
+func walk(v reflect.Value, sh *model.Shape, path *pathNode, top string, vs *[]Violation) {
 	if len(*vs) >= maxReported {
 		return
 	}
@@ -94,13 +94,13 @@ func walk(v reflect.Value, sh *model.Shape, path, top string, vs *[]Violation) {
 		}
 		for _, m := range sh.Members {
 			f := protocol.Field(v, m.Name)
-			p := joinPath(path, lowerFirst(m.Name))
+			p := &pathNode{parent: path, name: m.Name}
 			t := top
 			if t == "" {
 				t = m.Name
 			}
 			if m.Required && (!f.IsValid() || absent(f)) {
-				*vs = append(*vs, Violation{Path: p, Member: t, Value: "null", Constraint: "Member must not be null", Missing: true})
+				*vs = append(*vs, Violation{Path: p.String(), Member: t, Value: "null", Constraint: "Member must not be null", Missing: true})
 				continue
 			}
 			if f.IsValid() {
@@ -110,14 +110,14 @@ func walk(v reflect.Value, sh *model.Shape, path, top string, vs *[]Violation) {
 	case "list":
 		checkLen(v.Len(), sh, path, top, func() string { return describe(v) }, vs)
 		for i := 0; i < v.Len(); i++ {
-			walk(v.Index(i), sh.Member.Shape, fmt.Sprintf("%s.%d.member", path, i+1), top, vs)
+			walk(v.Index(i), sh.Member.Shape, &pathNode{parent: path, index: i + 1}, top, vs)
 		}
 	case "map":
 		checkLen(v.Len(), sh, path, top, func() string { return describe(v) }, vs)
 		iter := v.MapRange()
 		for iter.Next() {
-			walk(iter.Key(), sh.Key.Shape, path+".key", top, vs)
-			walk(iter.Value(), sh.Value.Shape, path+".value", top, vs)
+			walk(iter.Key(), sh.Key.Shape, &pathNode{parent: path, name: "key"}, top, vs)
+			walk(iter.Value(), sh.Value.Shape, &pathNode{parent: path, name: "value"}, top, vs)
 		}
 	case "string":
 		s := v.String()
@@ -132,11 +132,11 @@ func walk(v reflect.Value, sh *model.Shape, path, top string, vs *[]Violation) {
 			checkLen(utf8.RuneCountInString(s), sh, path, top, val, vs)
 		}
 		if len(sh.Enum) > 0 && !sh.HasEnumValue(s) {
-			*vs = append(*vs, Violation{Path: path, Member: top, Value: val(),
+			*vs = append(*vs, Violation{Path: path.String(), Member: top, Value: val(),
 				Constraint: "Member must satisfy enum value set: [" + strings.Join(sh.Enum, ", ") + "]"})
 		}
 		if re := pattern(sh); re != nil && !re.MatchString(s) {
-			*vs = append(*vs, Violation{Path: path, Member: top, Value: val(),
+			*vs = append(*vs, Violation{Path: path.String(), Member: top, Value: val(),
 				Constraint: "Member must satisfy regular expression pattern: " + sh.Pattern})
 		}
 	case "integer", "long":
@@ -204,34 +204,53 @@ func absent(v reflect.Value) bool {
 	return false
 }
 
-func joinPath(path, name string) string {
-	if path == "" {
-		return name
+// pathNode is a member path, spelled only when a violation needs it:
+// building the string for every member walked was most of validation's
+// cost on large inputs.
+type pathNode struct {
+	parent *pathNode
+	// name is a member's model name (spelled lower-first), "key" or
+	// "value"; empty for a list element, which has index.
+	name  string
+	index int
+}
+
+// String spells the path as AWS does: "tags.1.member.key".
+func (p *pathNode) String() string {
+	if p == nil {
+		return ""
 	}
-	return path + "." + name
+	seg := lowerFirst(p.name)
+	if p.name == "" {
+		seg = strconv.Itoa(p.index) + ".member"
+	}
+	if p.parent == nil {
+		return seg
+	}
+	return p.parent.String() + "." + seg
 }
 
 // checkLen and checkRange take the value's text as a function: it is
 // only needed for a violation, and building it for every valid member
 // was most of validation's cost.
-func checkLen(n int, sh *model.Shape, path, top string, val func() string, vs *[]Violation) {
+func checkLen(n int, sh *model.Shape, path *pathNode, top string, val func() string, vs *[]Violation) {
 	if sh.Min != nil && float64(n) < *sh.Min {
-		*vs = append(*vs, Violation{Path: path, Member: top, Value: val(),
+		*vs = append(*vs, Violation{Path: path.String(), Member: top, Value: val(),
 			Constraint: "Member must have length greater than or equal to " + num(*sh.Min)})
 	}
 	if sh.Max != nil && float64(n) > *sh.Max {
-		*vs = append(*vs, Violation{Path: path, Member: top, Value: val(),
+		*vs = append(*vs, Violation{Path: path.String(), Member: top, Value: val(),
 			Constraint: "Member must have length less than or equal to " + num(*sh.Max)})
 	}
 }
 
-func checkRange(n float64, text func() string, sh *model.Shape, path, top string, vs *[]Violation) {
+func checkRange(n float64, text func() string, sh *model.Shape, path *pathNode, top string, vs *[]Violation) {
 	if sh.Min != nil && n < *sh.Min {
-		*vs = append(*vs, Violation{Path: path, Member: top, Value: text(),
+		*vs = append(*vs, Violation{Path: path.String(), Member: top, Value: text(),
 			Constraint: "Member must have value greater than or equal to " + num(*sh.Min)})
 	}
 	if sh.Max != nil && n > *sh.Max {
-		*vs = append(*vs, Violation{Path: path, Member: top, Value: text(),
+		*vs = append(*vs, Violation{Path: path.String(), Member: top, Value: text(),
 			Constraint: "Member must have value less than or equal to " + num(*sh.Max)})
 	}
 }

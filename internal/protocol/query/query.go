@@ -82,7 +82,47 @@ func (c *Codec) malformed(format string, args ...any) *awserr.Error {
 type node struct {
 	value string
 	set   bool
-	kids  map[string]*node
+	kids  kidSet
+}
+
+// kidSet holds a node's children: a slice while there are few (most
+// nodes have a handful, and maps were most of decoding's allocations),
+// indexed by a map once there are many.
+type kidSet struct {
+	list  []kid
+	index map[string]*node
+}
+
+type kid struct {
+	key  string
+	node *node
+}
+
+// kidIndexAt is the number of children from which a kidSet keeps a map.
+const kidIndexAt = 16
+
+func (k *kidSet) get(key string) *node {
+	if k.index != nil {
+		return k.index[key]
+	}
+	for _, c := range k.list {
+		if c.key == key {
+			return c.node
+		}
+	}
+	return nil
+}
+
+func (k *kidSet) add(key string, n *node) {
+	k.list = append(k.list, kid{key, n})
+	if k.index != nil {
+		k.index[key] = n
+	} else if len(k.list) >= kidIndexAt {
+		k.index = make(map[string]*node, 2*len(k.list))
+		for _, c := range k.list {
+			k.index[c.key] = c.node
+		}
+	}
 }
 
 func buildTree(form map[string][]string) *node {
@@ -92,13 +132,10 @@ func buildTree(form map[string][]string) *node {
 		for rest, more := key, true; more; {
 			var seg string
 			seg, rest, more = strings.Cut(rest, ".")
-			if n.kids == nil {
-				n.kids = map[string]*node{}
-			}
-			next := n.kids[seg]
+			next := n.kids.get(seg)
 			if next == nil {
 				next = &node{}
-				n.kids[seg] = next
+				n.kids.add(seg, next)
 			}
 			n = next
 		}
@@ -116,7 +153,8 @@ func (n *node) indexed() []*node {
 		n *node
 	}
 	var items []kv
-	for k, child := range n.kids {
+	for _, c := range n.kids.list {
+		k, child := c.key, c.node
 		i, err := strconv.Atoi(k)
 		if err != nil || i < 1 {
 			continue
@@ -167,7 +205,7 @@ func (c *Codec) requestName(m *model.Member) string {
 func (c *Codec) decodeStruct(n *node, sh *model.Shape, v reflect.Value, path string) error {
 	for _, m := range sh.Members {
 		name := c.requestName(m)
-		child := n.kids[name]
+		child := n.kids.get(name)
 		if child == nil {
 			continue
 		}
@@ -196,7 +234,7 @@ func (c *Codec) decodeValue(n *node, sh *model.Shape, v reflect.Value, path stri
 			if sh.Member.LocationName != "" {
 				name = sh.Member.LocationName
 			}
-			items = n.kids[name]
+			items = n.kids.get(name)
 		}
 		var elems []*node
 		if items != nil {
@@ -212,7 +250,7 @@ func (c *Codec) decodeValue(n *node, sh *model.Shape, v reflect.Value, path stri
 	case "map":
 		entries := n
 		if !c.EC2 {
-			entries = n.kids["entry"]
+			entries = n.kids.get("entry")
 		}
 		mv := reflect.MakeMap(v.Type())
 		keyName, valName := "key", "value"
@@ -224,12 +262,12 @@ func (c *Codec) decodeValue(n *node, sh *model.Shape, v reflect.Value, path stri
 		}
 		if entries != nil {
 			for _, e := range entries.indexed() {
-				k := e.kids[keyName]
+				k := e.kids.get(keyName)
 				if k == nil {
 					continue
 				}
 				ev := reflect.New(v.Type().Elem()).Elem()
-				if val := e.kids[valName]; val != nil {
+				if val := e.kids.get(valName); val != nil {
 					if err := c.decodeValue(val, sh.Value.Shape, ev, path+"."+k.value); err != nil {
 						return err
 					}
