@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -21,8 +22,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/nephele-dev/nephele/internal/server"
@@ -113,37 +112,43 @@ func (e *Env) AWSConfig() aws.Config {
 
 // AWSConfigWith is AWSConfig with given credentials.
 func (e *Env) AWSConfigWith(accessKey, secret, session string) aws.Config {
-	client := &http.Client{Timeout: 60 * time.Second}
-	if e.transport != nil { // a nil *http.Transport in the interface would panic
-		client.Transport = e.transport
+	var next http.RoundTripper = http.DefaultTransport
+	if e.transport != nil {
+		next = e.transport
 	}
+	client := &http.Client{Timeout: 60 * time.Second, Transport: ownBody{next}}
 	return aws.Config{
-		Region:       e.Region,
-		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secret, session),
-		BaseEndpoint: aws.String(e.Endpoint),
-		Retryer:      closedConnRetryer,
-		HTTPClient:   client,
+		Region:           e.Region,
+		Credentials:      credentials.NewStaticCredentialsProvider(accessKey, secret, session),
+		BaseEndpoint:     aws.String(e.Endpoint),
+		RetryMaxAttempts: 1,
+		HTTPClient:       client,
 	}
 }
 
-// closedConnRetryer makes a client give up at the first answer, except
-// when the Go SDK reads a response on a connection its own transport
-// closed ("use of closed network connection" with a 200 status, seen
-// against AWS too: aws/aws-sdk-go-v2#1825, #2737). That is the client's
-// race, not the server's answer, so it is tried again; every AWS error is
-// still seen first time.
-func closedConnRetryer() aws.Retryer {
-	return retry.NewStandard(func(o *retry.StandardOptions) {
-		o.MaxAttempts = 3
-		o.Retryables = []retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
-			if strings.Contains(err.Error(), "use of closed network connection") {
-				return aws.TrueTernary
-			}
-			return aws.FalseTernary
-		})}
-		o.RateLimiter = ratelimit.None
-		o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
-	})
+// ownBody hands the transport a request body of its own. The Go SDK closes
+// its body stream once the response arrives, and a loopback server can
+// answer before the transport's last read of the body (the read that
+// checks for bytes beyond Content-Length); that read then fails, and the
+// transport closes the connection under the response being read: "use of
+// closed network connection" with a 200 (aws/aws-sdk-go-v2#1825, #2737).
+// Against nephele's quick answers the race was common; with a copy of the
+// body the SDK's close cannot reach the transport.
+type ownBody struct{ next http.RoundTripper }
+
+func (o ownBody) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return o.next.RoundTrip(r)
+	}
+	b, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	r = r.Clone(r.Context())
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	return o.next.RoundTrip(r)
 }
 
 // ClientEnv is the environment for an AWS command-line client run against
