@@ -36,9 +36,9 @@ func TestEveryProtocolSpeaksToRealClients(t *testing.T) {
 			return err
 		}, "NotImplemented", "DescribeVpcEndpoints"},
 		{"query protocol (autoscaling)", func() error {
-			_, err := autoscaling.NewFromConfig(cfg).DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{})
+			_, err := autoscaling.NewFromConfig(cfg).DescribeWarmPool(ctx, &autoscaling.DescribeWarmPoolInput{AutoScalingGroupName: aws.String("g")})
 			return err
-		}, "NotImplemented", "DescribeAutoScalingGroups"},
+		}, "NotImplemented", "DescribeWarmPool"},
 		{"query protocol (elbv2)", func() error {
 			_, err := elbv2.NewFromConfig(cfg).DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{})
 			return err
@@ -82,7 +82,7 @@ func TestCLIEveryProtocol(t *testing.T) {
 		{[]string{"cloudwatch", "list-metric-streams"}, "(NotImplemented) when calling the ListMetricStreams operation"},
 		{[]string{"logs", "describe-metric-filters"}, "(NotImplemented) when calling the DescribeMetricFilters operation"},
 		{[]string{"lambda", "list-functions"}, "(NotImplemented) when calling the ListFunctions operation"},
-		{[]string{"autoscaling", "describe-auto-scaling-groups"}, "(NotImplemented) when calling the DescribeAutoScalingGroups operation"},
+		{[]string{"autoscaling", "describe-warm-pool", "--auto-scaling-group-name", "g"}, "(NotImplemented) when calling the DescribeWarmPool operation"},
 		{[]string{"elbv2", "describe-load-balancers"}, "(NotImplemented) when calling the DescribeLoadBalancers operation"},
 	}
 	for _, tc := range cases {

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nephele-dev/nephele/internal/autoscaling"
 	"github.com/nephele-dev/nephele/internal/clock"
 	"github.com/nephele-dev/nephele/internal/cloudwatch"
 	"github.com/nephele-dev/nephele/internal/ec2"
@@ -79,6 +80,8 @@ type Server struct {
 	ec2      *ec2.Service
 	// cloudwatch evaluates alarms once serving.
 	cloudwatch *cloudwatch.Service
+	// autoscaling reconciles groups once serving.
+	autoscaling *autoscaling.Service
 	// tmpDir holds instance directories when state is in memory; it goes
 	// at Close.
 	tmpDir string
@@ -173,9 +176,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.ec2 = ec2Svc
 	cwActions.Instances = ec2Svc
-	// CloudWatch closes before EC2, so no alarm acts on a closed EC2, and
-	// Logs after it, so the consoles' last lines are kept.
-	s.services = []service.Service{iamSvc, stsSvc, cwSvc, ec2Svc, logsSvc}
+	asSvc := autoscaling.New(s.store, s.clock, autoscaling.Options{Compute: ec2Svc, Logger: cfg.Logger})
+	s.autoscaling = asSvc
+	// CloudWatch and Auto Scaling close before EC2, so nothing acts on a
+	// closed EC2, and Logs after it, so the consoles' last lines are kept.
+	s.services = []service.Service{iamSvc, stsSvc, cwSvc, asSvc, ec2Svc, logsSvc}
 
 	gw, err := gateway.New(gateway.Config{
 		AccountID: cfg.AccountID,
@@ -238,6 +243,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		return err
 	}
 	if err := s.cloudwatch.Start(); err != nil {
+		return err
+	}
+	if err := s.autoscaling.Start(); err != nil {
 		return err
 	}
 	s.http = &http.Server{

@@ -1,0 +1,467 @@
+package autoscaling
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	api "github.com/nephele-dev/nephele/internal/api/autoscaling"
+	ec2api "github.com/nephele-dev/nephele/internal/api/ec2"
+	"github.com/nephele-dev/nephele/internal/store"
+)
+
+// The reconciler is Auto Scaling's control loop: each pass reads every
+// group, observes its instances through EC2 (state, status checks), marks
+// the unhealthy, and takes the steps that bring InService capacity to the
+// desired capacity (launch, terminate, replace), recording each as an
+// activity. A pass runs on every tick of the clock and at once when an API
+// call changes a group.
+
+// reconcileEvery is how often, in clock time, every group is looked at.
+const reconcileEvery = 5 * time.Second
+
+// reconciler runs the passes.
+type reconciler struct {
+	s      *Service
+	wakeCh chan struct{}
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	lastEnd map[string]time.Time // group ARN → end of its last scaling activity
+}
+
+func newReconciler(s *Service) *reconciler {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &reconciler{s: s, wakeCh: make(chan struct{}, 1), ctx: ctx, cancel: cancel, lastEnd: map[string]time.Time{}}
+}
+
+func (r *reconciler) start() error {
+	r.wg.Add(1)
+	go r.run()
+	return nil
+}
+
+func (r *reconciler) stop() {
+	r.cancel()
+	r.wg.Wait()
+}
+
+func (r *reconciler) forget() {
+	r.mu.Lock()
+	r.lastEnd = map[string]time.Time{}
+	r.mu.Unlock()
+}
+
+// wake asks for a pass now.
+func (r *reconciler) wake() {
+	select {
+	case r.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+func (r *reconciler) lastActivityEnd(groupARN string) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lastEnd[groupARN]
+}
+
+func (r *reconciler) run() {
+	defer r.wg.Done()
+	t := r.s.clk.NewTicker(reconcileEvery)
+	defer t.Stop()
+	for {
+		r.pass()
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-t.C():
+		case <-r.wakeCh:
+		}
+	}
+}
+
+// pass reconciles every group of every scope.
+func (r *reconciler) pass() {
+	var keys []string
+	err := r.s.st.View(func(tx store.Tx) error {
+		return tx.ForEach(bucketGroups, "", func(key string, _ func(any) error) error {
+			keys = append(keys, key)
+			return nil
+		})
+	})
+	if err != nil {
+		r.s.log().Error("autoscaling: listing groups", "err", err)
+		return
+	}
+	for _, key := range keys {
+		if r.ctx.Err() != nil {
+			return
+		}
+		parts := strings.SplitN(key, "/", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		if err := r.reconcile(scope{account: parts[0], region: parts[1]}, parts[2]); err != nil && r.ctx.Err() == nil {
+			r.s.log().Error("autoscaling: reconciling a group", "group", parts[2], "err", err)
+		}
+	}
+}
+
+// observed is what EC2 says of a member.
+type observed struct {
+	state    string // pending, running, stopping, stopped, shutting-down, terminated; "" when EC2 no longer knows it
+	impaired bool
+}
+
+// observe asks EC2 for the state and status checks of a group's members.
+func (r *reconciler) observe(sc scope, g groupRecord) (map[string]observed, error) {
+	out := map[string]observed{}
+	if len(g.Members) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(g.Members))
+	for i, m := range g.Members {
+		ids[i] = m.ID
+	}
+	ctx := sc.ctx(r.ctx)
+	// A filter rather than InstanceIds: an instance EC2 has forgotten is
+	// simply absent instead of failing the call.
+	res, err := r.s.opts.Compute.DescribeInstances(ctx, &ec2api.DescribeInstancesInput{Filters: []ec2api.Filter{{Name: ptr("instance-id"), Values: ids}}})
+	if err != nil {
+		return nil, err
+	}
+	for _, rv := range res.Reservations {
+		for _, inst := range rv.Instances {
+			out[str(inst.InstanceId)] = observed{state: str(inst.State.Name)}
+		}
+	}
+	// Status checks of the running ones only: DescribeInstanceStatus
+	// fails on an ID EC2 does not know.
+	var running []string
+	for id, o := range out {
+		if o.state == "running" {
+			running = append(running, id)
+		}
+	}
+	if len(running) == 0 {
+		return out, nil
+	}
+	st, err := r.s.opts.Compute.DescribeInstanceStatus(ctx, &ec2api.DescribeInstanceStatusInput{InstanceIds: running})
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range st.InstanceStatuses {
+		id := str(s.InstanceId)
+		o := out[id]
+		o.impaired = s.InstanceStatus != nil && str(s.InstanceStatus.Status) == "impaired"
+		out[id] = o
+	}
+	return out, nil
+}
+
+// reconcile takes one group toward its desired capacity.
+func (r *reconciler) reconcile(sc scope, name string) error {
+	var g groupRecord
+	if err := r.s.st.View(func(tx store.Tx) error { var err error; g, err = loadGroup(tx, sc, name); return err }); err != nil {
+		return err
+	}
+	seen, err := r.observe(sc, g)
+	if err != nil {
+		return err
+	}
+	now := r.s.now()
+	var acts []activityRecord
+	var terminate []string
+	changed := false
+	// Observe: pending instances that run are InService; instances that
+	// ended or fail their checks are unhealthy; ones asked to terminate
+	// leave once gone.
+	kept := g.Members[:0:0]
+	for _, m := range g.Members {
+		o := seen[m.ID]
+		switch {
+		case m.Lifecycle == "Terminating":
+			if o.state == "terminated" || o.state == "" {
+				r.finishActivity(sc, g, m.ID, now, "Successful")
+				changed = true
+				continue
+			}
+			if o.state != "shutting-down" {
+				terminate = append(terminate, m.ID) // asked by a user: not yet sent
+			}
+		case o.state == "running" && m.Lifecycle == "Pending":
+			m.Lifecycle = "InService"
+			r.finishActivity(sc, g, m.ID, now, "Successful")
+			changed = true
+		}
+		if m.Lifecycle != "Terminating" && m.Health == "Healthy" {
+			switch {
+			case o.state == "" || o.state == "terminated" || o.state == "shutting-down" || o.state == "stopped" || o.state == "stopping":
+				m.Health, m.UnhealthyWhy, changed = "Unhealthy", "an EC2 health check indicating it has been terminated or stopped", true
+			case o.impaired && now.Sub(m.Launched) >= secondsOf(g.HealthCheckGracePeriod) && !g.suspended("HealthCheck"):
+				m.Health, m.UnhealthyWhy, changed = "Unhealthy", "an EC2 instance status checks failure", true
+			}
+		}
+		// Unhealthy instances are replaced: terminated, and the capacity
+		// gap launches a new one.
+		if m.Lifecycle != "Terminating" && m.Health == "Unhealthy" && !g.suspended("ReplaceUnhealthy") {
+			m.Lifecycle = "Terminating"
+			a := newActivity(g, now, "Terminating EC2 instance: "+m.ID,
+				fmt.Sprintf("At %s an instance was taken out of service in response to %s.", now.Format(causeTime), m.UnhealthyWhy), "InProgress")
+			a.Instance, a.Details = m.ID, details(subnetOf(g, m.AZ), m.AZ)
+			acts = append(acts, a)
+			if o.state != "" && o.state != "terminated" && o.state != "shutting-down" {
+				terminate = append(terminate, m.ID)
+			}
+			changed = true
+		}
+		kept = append(kept, m)
+	}
+	g.Members = kept
+	desired := g.Desired
+	if g.Deleting {
+		desired = 0
+	}
+	capacity := g.capacity()
+	switch {
+	case capacity > desired && !g.suspended("Terminate"):
+		victims := selectVictims(g, capacity-desired, now)
+		for i, id := range victims {
+			j := slices.IndexFunc(g.Members, func(m member) bool { return m.ID == id })
+			m := &g.Members[j]
+			m.Lifecycle = "Terminating"
+			cause := fmt.Sprintf("%s  At %s an instance was taken out of service in response to a difference between desired and actual capacity, shrinking the capacity from %d to %d.  At %s instance %s was selected for termination.",
+				g.Cause, now.Format(causeTime), capacity-i, capacity-i-1, now.Format(causeTime), id)
+			a := newActivity(g, now, "Terminating EC2 instance: "+id, strings.TrimSpace(cause), "InProgress")
+			a.Instance, a.Details = id, details(subnetOf(g, m.AZ), m.AZ)
+			acts = append(acts, a)
+			terminate = append(terminate, id)
+		}
+		changed = changed || len(victims) > 0
+	}
+	if len(terminate) > 0 {
+		if _, err := r.s.opts.Compute.TerminateInstances(sc.ctx(r.ctx), &ec2api.TerminateInstancesInput{InstanceIds: terminate}); err != nil {
+			r.s.log().Warn("autoscaling: terminating instances", "group", g.Name, "err", err)
+		}
+	}
+	if capacity := g.capacity(); capacity < desired && !g.suspended("Launch") && !g.Deleting {
+		launched, failed := r.launch(sc, &g, desired-capacity, capacity, now)
+		acts = append(acts, launched...)
+		acts = append(acts, failed...)
+		changed = true
+	}
+	if !changed && !(g.Deleting && len(g.Members) == 0) {
+		return nil
+	}
+	return r.s.st.Update(func(tx store.Tx) error {
+		cur, err := loadGroup(tx, sc, name)
+		if err != nil {
+			return err
+		}
+		for _, a := range acts {
+			if err := putActivity(tx, sc, a); err != nil {
+				return err
+			}
+		}
+		if g.Deleting && len(g.Members) == 0 {
+			return tx.Delete(bucketGroups, sc.key(name))
+		}
+		// What API calls changed meanwhile (desired capacity and its
+		// cause, bounds, settings) stays; the members are the pass's.
+		cur.Members = mergeMembers(cur.Members, g.Members)
+		return putGroup(tx, sc, cur)
+	})
+}
+
+// mergeMembers keeps the pass's view of the members, with the changes API
+// calls made meanwhile to members it kept (health, protection, a
+// termination asked for).
+func mergeMembers(cur, pass []member) []member {
+	out := make([]member, 0, len(pass))
+	for _, m := range pass {
+		if i := slices.IndexFunc(cur, func(c member) bool { return c.ID == m.ID }); i >= 0 {
+			c := cur[i]
+			m.Protected = c.Protected
+			if c.Health == "Unhealthy" && m.Health == "Healthy" {
+				m.Health, m.UnhealthyWhy = c.Health, c.UnhealthyWhy
+			}
+			if c.Lifecycle == "Terminating" {
+				m.Lifecycle = "Terminating"
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// finishActivity ends the in-progress activity of an instance.
+func (r *reconciler) finishActivity(sc scope, g groupRecord, id string, now time.Time, status string) {
+	err := r.s.st.Update(func(tx store.Tx) error {
+		var found *activityRecord
+		var key string
+		err := tx.ForEach(bucketActivities, sc.key(g.Name+"/"), func(k string, decode func(any) error) error {
+			var a activityRecord
+			if err := decode(&a); err != nil {
+				return err
+			}
+			if a.Instance == id && a.End == nil {
+				found, key = &a, k
+			}
+			return nil
+		})
+		if err != nil || found == nil {
+			return err
+		}
+		found.finish(now, status, "")
+		return tx.Put(bucketActivities, key, *found)
+	})
+	if err != nil {
+		r.s.log().Error("autoscaling: finishing an activity", "group", g.Name, "err", err)
+	}
+	r.mu.Lock()
+	r.lastEnd[g.ARN] = now
+	r.mu.Unlock()
+}
+
+// launch starts n instances spread over the group's zones and returns the
+// activities: one per instance launched, one failed activity per zone that
+// could not launch.
+func (r *reconciler) launch(sc scope, g *groupRecord, n, capacity int, now time.Time) (launched, failed []activityRecord) {
+	perZone := map[string]int{}
+	for _, az := range launchZones(*g, n) {
+		perZone[az]++
+	}
+	zones := make([]string, 0, len(perZone))
+	for az := range perZone {
+		zones = append(zones, az)
+	}
+	sort.Strings(zones)
+	for _, az := range zones {
+		count := perZone[az]
+		in, err := r.runInput(sc, *g, az, count)
+		var insts []ec2api.Instance
+		if err == nil {
+			insts, err = r.s.opts.Compute.LaunchForGroup(r.ctx, sc.account, sc.region, g.Name, in, count)
+		}
+		if err != nil {
+			a := newActivity(*g, now, "Launching a new EC2 instance.  Status Reason: "+err.Error(),
+				fmt.Sprintf("At %s an instance was started in response to a difference between desired and actual capacity, increasing the capacity from %d to %d.", now.Format(causeTime), capacity, capacity+count), "Failed")
+			a.finish(now, "Failed", err.Error())
+			a.Details = details(subnetOf(*g, az), az)
+			failed = append(failed, a)
+			continue
+		}
+		for _, inst := range insts {
+			id := str(inst.InstanceId)
+			m := member{ID: id, AZ: az, InstanceType: str(inst.InstanceType), Lifecycle: "Pending", Health: "Healthy",
+				Protected: g.ProtectNew, Launched: now, LaunchConfigurationName: g.LaunchConfigurationName}
+			if spec := launchSpec(*g); spec != nil {
+				m.LaunchTemplate = &api.LaunchTemplateSpecification{LaunchTemplateId: spec.LaunchTemplateId, LaunchTemplateName: spec.LaunchTemplateName, Version: ptr(templateVersion(inst, spec))}
+			}
+			g.Members = append(g.Members, m)
+			cause := fmt.Sprintf("%s  At %s an instance was started in response to a difference between desired and actual capacity, increasing the capacity from %d to %d.",
+				g.Cause, now.Format(causeTime), capacity, capacity+1)
+			capacity++
+			a := newActivity(*g, now, "Launching a new EC2 instance: "+id, strings.TrimSpace(cause), "InProgress")
+			a.Instance, a.Details, a.Progress = id, details(subnetOf(*g, az), az), 30
+			launched = append(launched, a)
+		}
+	}
+	return launched, failed
+}
+
+// templateVersion is the version number EC2 launched an instance with,
+// from the tag it gives instances launched from a template.
+func templateVersion(inst ec2api.Instance, spec *api.LaunchTemplateSpecification) string {
+	for _, t := range inst.Tags {
+		if str(t.Key) == "aws:ec2launchtemplate:version" {
+			return str(t.Value)
+		}
+	}
+	if v := str(spec.Version); v != "" {
+		return v
+	}
+	return "$Default"
+}
+
+// launchSpec is the launch template a group launches from, if any.
+func launchSpec(g groupRecord) *api.LaunchTemplateSpecification {
+	if g.LaunchTemplate != nil {
+		return g.LaunchTemplate
+	}
+	if p := g.MixedInstancesPolicy; p != nil && p.LaunchTemplate != nil {
+		return p.LaunchTemplate.LaunchTemplateSpecification
+	}
+	return nil
+}
+
+// runInput is the RunInstances request that launches count instances of a
+// group in one zone.
+func (r *reconciler) runInput(sc scope, g groupRecord, az string, count int) (*ec2api.RunInstancesInput, error) {
+	in := &ec2api.RunInstancesInput{MinCount: ptr(int32(1)), MaxCount: ptr(int32(count)), SubnetId: ptr(subnetOf(g, az))}
+	var tags []ec2api.Tag
+	for _, t := range g.Tags {
+		if deref(t.PropagateAtLaunch) {
+			tags = append(tags, ec2api.Tag{Key: t.Key, Value: t.Value})
+		}
+	}
+	if len(tags) > 0 {
+		in.TagSpecifications = []ec2api.TagSpecification{{ResourceType: ptr("instance"), Tags: tags}}
+	}
+	if g.PlacementGroup != "" {
+		in.Placement = &ec2api.Placement{GroupName: ptr(g.PlacementGroup)}
+	}
+	if spec := launchSpec(g); spec != nil {
+		in.LaunchTemplate = &ec2api.LaunchTemplateSpecification{LaunchTemplateId: spec.LaunchTemplateId, LaunchTemplateName: spec.LaunchTemplateName, Version: spec.Version}
+		if p := g.MixedInstancesPolicy; p != nil && p.LaunchTemplate != nil && len(p.LaunchTemplate.Overrides) > 0 {
+			// The first override's type: nephele does not yet spread a
+			// mixed group over its types.
+			in.InstanceType = p.LaunchTemplate.Overrides[0].InstanceType
+		}
+		return in, nil
+	}
+	var lc launchConfigRecord
+	if err := r.s.st.View(func(tx store.Tx) error { return tx.Get(bucketLaunchConfigs, sc.key(g.LaunchConfigurationName), &lc) }); err != nil {
+		return nil, fmt.Errorf("launch configuration %s: %w", g.LaunchConfigurationName, err)
+	}
+	c := lc.Config
+	in.ImageId, in.InstanceType, in.KeyName = c.ImageId, c.InstanceType, c.KeyName
+	if str(c.UserData) != "" {
+		in.UserData = c.UserData
+	}
+	for _, sg := range c.SecurityGroups {
+		if strings.HasPrefix(sg, "sg-") {
+			in.SecurityGroupIds = append(in.SecurityGroupIds, sg)
+		} else {
+			in.SecurityGroups = append(in.SecurityGroups, sg)
+		}
+	}
+	if c.InstanceMonitoring != nil {
+		in.Monitoring = &ec2api.RunInstancesMonitoringEnabled{Enabled: c.InstanceMonitoring.Enabled}
+	}
+	if p := str(c.IamInstanceProfile); p != "" {
+		if strings.HasPrefix(p, "arn:") {
+			in.IamInstanceProfile = &ec2api.IamInstanceProfileSpecification{Arn: &p}
+		} else {
+			in.IamInstanceProfile = &ec2api.IamInstanceProfileSpecification{Name: &p}
+		}
+	}
+	return in, nil
+}
+
+// subnetOf is the subnet a group launches in within a zone.
+func subnetOf(g groupRecord, az string) string {
+	for _, z := range g.Zones {
+		if z.Name == az {
+			return z.Subnet
+		}
+	}
+	return ""
+}

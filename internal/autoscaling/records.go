@@ -1,0 +1,119 @@
+package autoscaling
+
+import (
+	"errors"
+	"time"
+
+	api "github.com/nephele-dev/nephele/internal/api/autoscaling"
+	"github.com/nephele-dev/nephele/internal/store"
+)
+
+// Buckets, keyed by account/region/name (activities by
+// account/region/group/time).
+const (
+	bucketGroups        = "autoscaling-groups"
+	bucketLaunchConfigs = "autoscaling-launch-configurations"
+	bucketActivities    = "autoscaling-activities"
+)
+
+// groupRecord is a stored Auto Scaling group.
+type groupRecord struct {
+	Name    string    `json:"name"`
+	ARN     string    `json:"arn"`
+	Created time.Time `json:"created"`
+
+	LaunchTemplate          *api.LaunchTemplateSpecification `json:"launchTemplate,omitempty"`
+	LaunchConfigurationName string                           `json:"launchConfigurationName,omitempty"`
+	MixedInstancesPolicy    *api.MixedInstancesPolicy        `json:"mixedInstancesPolicy,omitempty"`
+
+	Min     int `json:"min"`
+	Max     int `json:"max"`
+	Desired int `json:"desired"`
+
+	DefaultCooldown        int    `json:"defaultCooldown"`
+	DefaultInstanceWarmup  *int32 `json:"defaultInstanceWarmup,omitempty"`
+	HealthCheckType        string `json:"healthCheckType"`
+	HealthCheckGracePeriod int    `json:"healthCheckGracePeriod"`
+	MaxInstanceLifetime    int    `json:"maxInstanceLifetime,omitempty"`
+	CapacityRebalance      bool   `json:"capacityRebalance,omitempty"`
+	ProtectNew             bool   `json:"protectNew,omitempty"`
+
+	// Zones are the group's Availability Zones, each with the subnet its
+	// instances launch in.
+	Zones               []zone   `json:"zones"`
+	VPCZoneIdentifier   string   `json:"vpcZoneIdentifier,omitempty"`
+	TargetGroupARNs     []string `json:"targetGroupARNs,omitempty"`
+	TerminationPolicies []string `json:"terminationPolicies"`
+	PlacementGroup      string   `json:"placementGroup,omitempty"`
+
+	Tags      []api.TagDescription   `json:"tags,omitempty"`
+	Suspended []api.SuspendedProcess `json:"suspended,omitempty"`
+
+	Members []member `json:"members,omitempty"`
+	// Deleting is set by DeleteAutoScalingGroup with ForceDelete: the
+	// reconciler terminates the instances, then removes the group.
+	Deleting bool `json:"deleting,omitempty"`
+	// Cause is why desired capacity last changed, the first sentence of
+	// the next activities' causes.
+	Cause string `json:"cause,omitempty"`
+}
+
+// zone is an Availability Zone of a group and the subnet it launches in.
+type zone struct {
+	Name   string `json:"name"`
+	Subnet string `json:"subnet"`
+}
+
+// member is an instance of a group.
+type member struct {
+	ID                      string                           `json:"id"`
+	AZ                      string                           `json:"az"`
+	InstanceType            string                           `json:"instanceType"`
+	LaunchTemplate          *api.LaunchTemplateSpecification `json:"launchTemplate,omitempty"`
+	LaunchConfigurationName string                           `json:"launchConfigurationName,omitempty"`
+	// Lifecycle is the LifecycleState: Pending, InService, Terminating,
+	// Standby...
+	Lifecycle string    `json:"lifecycle"`
+	Health    string    `json:"health"`
+	Protected bool      `json:"protected,omitempty"`
+	Launched  time.Time `json:"launched"`
+	// UnhealthyWhy is the health check that failed, for the activity.
+	UnhealthyWhy string `json:"unhealthyWhy,omitempty"`
+}
+
+// counts reports whether a member counts toward the group's capacity.
+func (m member) counts() bool { return m.Lifecycle == "Pending" || m.Lifecycle == "InService" }
+
+// suspended reports whether a process is suspended.
+func (g *groupRecord) suspended(process string) bool {
+	for _, p := range g.Suspended {
+		if str(p.ProcessName) == process {
+			return true
+		}
+	}
+	return false
+}
+
+// capacity is the number of members that count toward desired capacity.
+func (g *groupRecord) capacity() int {
+	n := 0
+	for _, m := range g.Members {
+		if m.counts() {
+			n++
+		}
+	}
+	return n
+}
+
+func loadGroup(tx store.Tx, sc scope, name string) (groupRecord, error) {
+	var g groupRecord
+	err := tx.Get(bucketGroups, sc.key(name), &g)
+	if errors.Is(err, store.ErrNotFound) {
+		return g, validation("AutoScalingGroup name not found - AutoScalingGroup '%s' not found", name)
+	}
+	return g, err
+}
+
+func putGroup(tx store.Tx, sc scope, g groupRecord) error {
+	return tx.Put(bucketGroups, sc.key(g.Name), g)
+}

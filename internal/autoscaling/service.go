@@ -1,0 +1,158 @@
+// Package autoscaling serves Amazon EC2 Auto Scaling: groups whose
+// reconciler keeps their InService capacity at the desired capacity by
+// really launching and terminating EC2 instances, replaces the unhealthy,
+// and records every change as a scaling activity worded as AWS words it;
+// launch configurations and tags.
+//
+// The service does not import EC2: it declares Compute, which the EC2
+// service implements, and main wires the two.
+package autoscaling
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"time"
+
+	api "github.com/nephele-dev/nephele/internal/api/autoscaling"
+	ec2api "github.com/nephele-dev/nephele/internal/api/ec2"
+	"github.com/nephele-dev/nephele/internal/api/model"
+	"github.com/nephele-dev/nephele/internal/clock"
+	"github.com/nephele-dev/nephele/internal/service"
+	"github.com/nephele-dev/nephele/internal/store"
+)
+
+// Compute is what Auto Scaling needs of EC2. Calls other than
+// LaunchForGroup carry the account and region in ctx
+// (service.WithRequest).
+type Compute interface {
+	LaunchForGroup(ctx context.Context, account, region, group string, in *ec2api.RunInstancesInput, count int) ([]ec2api.Instance, error)
+	TerminateInstances(ctx context.Context, in *ec2api.TerminateInstancesInput) (*ec2api.TerminateInstancesOutput, error)
+	DescribeInstances(ctx context.Context, in *ec2api.DescribeInstancesInput) (*ec2api.DescribeInstancesOutput, error)
+	DescribeInstanceStatus(ctx context.Context, in *ec2api.DescribeInstanceStatusInput) (*ec2api.DescribeInstanceStatusOutput, error)
+	DescribeSubnets(ctx context.Context, in *ec2api.DescribeSubnetsInput) (*ec2api.DescribeSubnetsOutput, error)
+	DescribeLaunchTemplateVersions(ctx context.Context, in *ec2api.DescribeLaunchTemplateVersionsInput) (*ec2api.DescribeLaunchTemplateVersionsOutput, error)
+}
+
+// Options configure the service.
+type Options struct {
+	// Compute launches and terminates the groups' instances.
+	Compute Compute
+	// Logger receives logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Service is the Auto Scaling service.
+type Service struct {
+	st   store.Store
+	clk  clock.Clock
+	opts Options
+	rec  *reconciler
+}
+
+var (
+	_ service.Service  = (*Service)(nil)
+	_ service.Resetter = (*Service)(nil)
+	_ io.Closer        = (*Service)(nil)
+)
+
+// New returns the Auto Scaling service.
+func New(st store.Store, clk clock.Clock, opts Options) *Service {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &Service{st: st, clk: clk, opts: opts}
+	s.rec = newReconciler(s)
+	return s
+}
+
+// Name is Auto Scaling's signing name.
+func (s *Service) Name() string { return "autoscaling" }
+
+// Model returns the Auto Scaling API model.
+func (s *Service) Model() *model.Service { return api.Model() }
+
+// Operations lists every operation served, grouped by the file that
+// implements it.
+func (s *Service) Operations() []service.Operation {
+	return []service.Operation{
+		// groups.go
+		service.Handle("CreateAutoScalingGroup", s.CreateAutoScalingGroup),
+		service.Handle("UpdateAutoScalingGroup", s.UpdateAutoScalingGroup),
+		service.Handle("DeleteAutoScalingGroup", s.DeleteAutoScalingGroup),
+		service.Handle("DescribeAutoScalingGroups", s.DescribeAutoScalingGroups),
+		service.Handle("DescribeAutoScalingInstances", s.DescribeAutoScalingInstances),
+		service.Handle("SetDesiredCapacity", s.SetDesiredCapacity),
+		service.Handle("SetInstanceHealth", s.SetInstanceHealth),
+		service.Handle("SetInstanceProtection", s.SetInstanceProtection),
+		service.Handle("TerminateInstanceInAutoScalingGroup", s.TerminateInstanceInAutoScalingGroup),
+		service.Handle("SuspendProcesses", s.SuspendProcesses),
+		service.Handle("ResumeProcesses", s.ResumeProcesses),
+		service.Handle("DescribeScalingProcessTypes", s.DescribeScalingProcessTypes),
+		service.Handle("DescribeAccountLimits", s.DescribeAccountLimits),
+		service.Handle("DescribeTerminationPolicyTypes", s.DescribeTerminationPolicyTypes),
+		// activities.go
+		service.Handle("DescribeScalingActivities", s.DescribeScalingActivities),
+		// launchconfigs.go
+		service.Handle("CreateLaunchConfiguration", s.CreateLaunchConfiguration),
+		service.Handle("DescribeLaunchConfigurations", s.DescribeLaunchConfigurations),
+		service.Handle("DeleteLaunchConfiguration", s.DeleteLaunchConfiguration),
+		// tags.go
+		service.Handle("CreateOrUpdateTags", s.CreateOrUpdateTags),
+		service.Handle("DeleteTags", s.DeleteTags),
+		service.Handle("DescribeTags", s.DescribeTags),
+	}
+}
+
+// Start begins reconciling the groups, until Close.
+func (s *Service) Start() error { return s.rec.start() }
+
+// Close stops the reconciler.
+func (s *Service) Close() error {
+	s.rec.stop()
+	return nil
+}
+
+// Reset forgets the reconciler's memory; the store's own Reset drops the
+// records, and EC2's Reset the instances.
+func (s *Service) Reset(context.Context) error {
+	s.rec.forget()
+	return nil
+}
+
+// scope is one account and region.
+type scope struct{ account, region string }
+
+func scopeOf(ctx context.Context) scope {
+	r := service.RequestFrom(ctx)
+	return scope{account: r.AccountID, region: r.Region}
+}
+
+func (sc scope) key(name string) string { return sc.account + "/" + sc.region + "/" + name }
+func (sc scope) prefix() string         { return sc.account + "/" + sc.region + "/" }
+
+// ctx is a context that carries the scope to EC2.
+func (sc scope) ctx(parent context.Context) context.Context {
+	return service.WithRequest(parent, service.Request{AccountID: sc.account, Region: sc.region})
+}
+
+func (s *Service) log() *slog.Logger { return s.opts.Logger }
+
+func (s *Service) now() time.Time { return s.clk.Now().UTC().Truncate(time.Millisecond) }
+
+func ptr[T any](v T) *T { return &v }
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

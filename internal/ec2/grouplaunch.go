@@ -1,0 +1,49 @@
+package ec2
+
+import (
+	"context"
+
+	api "github.com/nephele-dev/nephele/internal/api/ec2"
+	"github.com/nephele-dev/nephele/internal/service"
+	"github.com/nephele-dev/nephele/internal/store"
+)
+
+// GroupTag is the tag EC2 gives the instances an Auto Scaling group
+// launches, naming the group: the monitor publishes the group's aggregate
+// metrics by it, and users filter by it.
+const GroupTag = "aws:autoscaling:groupName"
+
+// LaunchForGroup launches between 1 and count instances for an Auto
+// Scaling group, as RunInstances would (a launch template, subnet and tags
+// in the request), and tags them with GroupTag, which the tag rules keep
+// from users. It returns the instances launched.
+func (s *Service) LaunchForGroup(ctx context.Context, account, region, group string, in *api.RunInstancesInput, count int) ([]api.Instance, error) {
+	ctx = service.WithRequest(ctx, service.Request{AccountID: account, Region: region})
+	sc := scopeOf(ctx)
+	if err := s.seed(sc); err != nil {
+		return nil, err
+	}
+	var res api.Reservation
+	err := s.st.Update(func(tx store.Tx) error {
+		var err error
+		if res, err = s.launchInstances(ctx, tx, sc, in, 1, count, nil); err != nil {
+			return err
+		}
+		for _, inst := range res.Instances {
+			id := str(inst.InstanceId)
+			ts, err := readTags(tx, sc, id)
+			if err != nil {
+				return err
+			}
+			if err := writeTags(tx, sc, id, append(ts, api.Tag{Key: ptr(GroupTag), Value: ptr(group)})); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.enqueueReservation(sc, res)
+	return res.Instances, nil
+}
