@@ -326,6 +326,7 @@ func (s *Service) UpdateAutoScalingGroup(ctx context.Context, in *api.UpdateAuto
 func (s *Service) DeleteAutoScalingGroup(ctx context.Context, in *api.DeleteAutoScalingGroupType) (*api.DeleteAutoScalingGroupOutput, error) {
 	sc := scopeOf(ctx)
 	name := str(in.AutoScalingGroupName)
+	gone := false
 	err := s.st.Update(func(tx store.Tx) error {
 		g, err := loadGroup(tx, sc, name)
 		if err != nil {
@@ -335,6 +336,7 @@ func (s *Service) DeleteAutoScalingGroup(ctx context.Context, in *api.DeleteAuto
 			return nil
 		}
 		if len(g.Members) == 0 {
+			gone = true
 			return tx.Delete(bucketGroups, sc.key(name))
 		}
 		if !deref(in.ForceDelete) {
@@ -346,6 +348,9 @@ func (s *Service) DeleteAutoScalingGroup(ctx context.Context, in *api.DeleteAuto
 	})
 	if err != nil {
 		return nil, err
+	}
+	if gone {
+		s.deleteGroupPolicies(ctx, sc, name)
 	}
 	s.rec.wake()
 	return &api.DeleteAutoScalingGroupOutput{}, nil

@@ -260,6 +260,12 @@ func (r *reconciler) reconcile(sc scope, name string) error {
 	if !changed && !(g.Deleting && len(g.Members) == 0) {
 		return nil
 	}
+	deleted := false
+	defer func() {
+		if deleted {
+			r.s.deleteGroupPolicies(r.ctx, sc, name)
+		}
+	}()
 	return r.s.st.Update(func(tx store.Tx) error {
 		cur, err := loadGroup(tx, sc, name)
 		if err != nil {
@@ -271,6 +277,7 @@ func (r *reconciler) reconcile(sc scope, name string) error {
 			}
 		}
 		if g.Deleting && len(g.Members) == 0 {
+			deleted = true
 			return tx.Delete(bucketGroups, sc.key(name))
 		}
 		// What API calls changed meanwhile (desired capacity and its

@@ -38,6 +38,9 @@ type Compute interface {
 type Options struct {
 	// Compute launches and terminates the groups' instances.
 	Compute Compute
+	// Alarms creates the alarms of target tracking policies; nil refuses
+	// target tracking.
+	Alarms Alarms
 	// Logger receives logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -91,6 +94,11 @@ func (s *Service) Operations() []service.Operation {
 		service.Handle("DescribeScalingProcessTypes", s.DescribeScalingProcessTypes),
 		service.Handle("DescribeAccountLimits", s.DescribeAccountLimits),
 		service.Handle("DescribeTerminationPolicyTypes", s.DescribeTerminationPolicyTypes),
+		// policies.go
+		service.Handle("PutScalingPolicy", s.PutScalingPolicy),
+		service.Handle("DescribePolicies", s.DescribePolicies),
+		service.Handle("DeletePolicy", s.DeletePolicy),
+		service.Handle("ExecutePolicy", s.ExecutePolicy),
 		// activities.go
 		service.Handle("DescribeScalingActivities", s.DescribeScalingActivities),
 		// launchconfigs.go

@@ -176,7 +176,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.ec2 = ec2Svc
 	cwActions.Instances = ec2Svc
-	asSvc := autoscaling.New(s.store, s.clock, autoscaling.Options{Compute: ec2Svc, Logger: cfg.Logger})
+	asSvc := autoscaling.New(s.store, s.clock, autoscaling.Options{Compute: ec2Svc, Alarms: cwSvc, Logger: cfg.Logger})
+	cwActions.Scaling = scalingActions{asSvc}
 	s.autoscaling = asSvc
 	// CloudWatch and Auto Scaling close before EC2, so nothing acts on a
 	// closed EC2, and Logs after it, so the consoles' last lines are kept.
@@ -300,4 +301,13 @@ func (s *Server) Close() error {
 		errs = append(errs, os.RemoveAll(s.tmpDir))
 	}
 	return errors.Join(errs...)
+}
+
+// scalingActions lets CloudWatch alarms run Auto Scaling policies.
+type scalingActions struct{ as *autoscaling.Service }
+
+func (a scalingActions) ExecuteAlarmAction(ctx context.Context, policyARN string, ev cloudwatch.AlarmEvent) error {
+	return a.as.ExecuteAlarmAction(ctx, ev.Account, ev.Region, policyARN, autoscaling.Trigger{
+		AlarmName: ev.AlarmName, State: ev.State, Threshold: ev.Threshold, Values: ev.Values, Time: ev.Time,
+	})
 }

@@ -1,0 +1,189 @@
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/nephele-dev/nephele/internal/server"
+	"github.com/nephele-dev/nephele/internal/testenv"
+)
+
+// desiredIs waits for a group's desired capacity.
+func desiredIs(t *testing.T, c *autoscaling.Client, group string, want int32) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("%s desired %d", group, want), func() error {
+		out, err := c.DescribeAutoScalingGroups(context.Background(), &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
+		if err != nil || len(out.AutoScalingGroups) != 1 {
+			return fmt.Errorf("%+v, %v", out, err)
+		}
+		if got := aws.ToInt32(out.AutoScalingGroups[0].DesiredCapacity); got != want {
+			return fmt.Errorf("desired %d", got)
+		}
+		return nil
+	})
+}
+
+// TestAutoScalingTargetTracking is the issue's story at --time-scale 60: a
+// group with a target tracking policy (CPU 50%) whose instances burn CPU
+// while a file says so scales out, with the policy's AWS-named alarms in
+// CloudWatch, and back in once the load stops.
+func TestAutoScalingTargetTracking(t *testing.T) {
+	env := testenv.Start(t, server.Config{TimeScale: 60})
+	ctx := context.Background()
+	ec2c := ec2.NewFromConfig(env.AWSConfig())
+	as := autoscaling.NewFromConfig(env.AWSConfig())
+	cw := cloudwatch.NewFromConfig(env.AWSConfig())
+	dir := t.TempDir()
+	burn := filepath.Join(dir, "burn")
+	userData := fmt.Sprintf(`#!/bin/sh
+while :; do
+  if [ -f %s ]; then timeout 1 sh -c 'while :; do :; done'; else sleep 0.2; fi
+done &
+`, burn)
+	_, err := ec2c.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{
+		LaunchTemplateName: aws.String("burner"),
+		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{
+			ImageId: aws.String(templateAMI(t, ec2c)), InstanceType: ec2types.InstanceTypeT2Micro,
+			UserData: aws.String(base64.StdEncoding.EncodeToString([]byte(userData))),
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = as.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
+		AutoScalingGroupName: aws.String("burners"), MinSize: aws.Int32(1), MaxSize: aws.Int32(3),
+		LaunchTemplate:    &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("burner")},
+		AvailabilityZones: []string{"us-east-1a"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		os.Remove(burn)
+		as.DeleteAutoScalingGroup(context.Background(), &autoscaling.DeleteAutoScalingGroupInput{AutoScalingGroupName: aws.String("burners"), ForceDelete: aws.Bool(true)})
+	})
+	pol, err := as.PutScalingPolicy(ctx, &autoscaling.PutScalingPolicyInput{
+		AutoScalingGroupName: aws.String("burners"), PolicyName: aws.String("cpu50"), PolicyType: aws.String("TargetTrackingScaling"),
+		TargetTrackingConfiguration: &astypes.TargetTrackingConfiguration{TargetValue: aws.Float64(50),
+			PredefinedMetricSpecification: &astypes.PredefinedMetricSpecification{PredefinedMetricType: astypes.MetricTypeASGAverageCPUUtilization}},
+	})
+	if err != nil {
+		t.Fatalf("PutScalingPolicy: %v", err)
+	}
+	if len(pol.Alarms) != 2 {
+		t.Fatalf("alarms = %+v", pol.Alarms)
+	}
+	alarms, err := cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String("TargetTracking-burners-")})
+	if err != nil || len(alarms.MetricAlarms) != 2 {
+		t.Fatalf("CloudWatch alarms: %+v, %v", alarms, err)
+	}
+	var high string
+	for _, a := range alarms.MetricAlarms {
+		name := aws.ToString(a.AlarmName)
+		if strings.HasPrefix(name, "TargetTracking-burners-AlarmHigh-") {
+			high = name
+			if aws.ToFloat64(a.Threshold) != 50 || aws.ToInt32(a.EvaluationPeriods) != 3 || a.AlarmActions[0] != aws.ToString(pol.PolicyARN) {
+				t.Errorf("high alarm = %+v", a)
+			}
+		} else if !strings.HasPrefix(name, "TargetTracking-burners-AlarmLow-") || aws.ToInt32(a.EvaluationPeriods) != 15 {
+			t.Errorf("low alarm = %+v", a)
+		}
+	}
+	inService(t, as, "burners", 1)
+	if err := os.WriteFile(burn, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	desiredIs(t, as, "burners", 3)
+	t.Logf("scaled out to 3 after %v of real time", time.Since(began).Round(time.Millisecond))
+	if a, _, err := alarmState(ctx, cw, high); err != nil || a.StateValue != "ALARM" {
+		t.Errorf("high alarm: %s, %v", a.StateValue, err)
+	}
+	os.Remove(burn)
+	began = time.Now()
+	desiredIs(t, as, "burners", 1)
+	t.Logf("scaled in to 1 after %v of real time", time.Since(began).Round(time.Millisecond))
+	acts, err := as.DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{AutoScalingGroupName: aws.String("burners")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var byAlarm bool
+	for _, a := range acts.Activities {
+		if strings.Contains(aws.ToString(a.Cause), "a monitor alarm TargetTracking-burners-AlarmHigh-") && strings.Contains(aws.ToString(a.Cause), "triggered policy cpu50") {
+			byAlarm = true
+		}
+	}
+	if !byAlarm {
+		t.Errorf("no activity caused by the high alarm among %d", len(acts.Activities))
+	}
+	if _, err := as.DeletePolicy(ctx, &autoscaling.DeletePolicyInput{AutoScalingGroupName: aws.String("burners"), PolicyName: aws.String("cpu50")}); err != nil {
+		t.Fatal(err)
+	}
+	left, err := cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String("TargetTracking-burners-")})
+	if err != nil || len(left.MetricAlarms) != 0 {
+		t.Errorf("alarms after DeletePolicy: %+v, %v", left, err)
+	}
+}
+
+// TestAutoScalingSimplePolicy: ExecutePolicy of a simple policy changes
+// desired capacity; with HonorCooldown a second run inside the cooldown
+// does nothing; a policy type's fields on another type are refused.
+func TestAutoScalingSimplePolicy(t *testing.T) {
+	env := testenv.Start(t, server.Config{})
+	ctx := context.Background()
+	ec2c := ec2.NewFromConfig(env.AWSConfig())
+	as := autoscaling.NewFromConfig(env.AWSConfig())
+	groupTemplate(t, ec2c, "simple", t.TempDir())
+	_, err := as.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
+		AutoScalingGroupName: aws.String("simple"), MinSize: aws.Int32(0), MaxSize: aws.Int32(3),
+		LaunchTemplate:    &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("simple")},
+		AvailabilityZones: []string{"us-east-1a"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		as.DeleteAutoScalingGroup(context.Background(), &autoscaling.DeleteAutoScalingGroupInput{AutoScalingGroupName: aws.String("simple"), ForceDelete: aws.Bool(true)})
+	})
+	_, err = as.PutScalingPolicy(ctx, &autoscaling.PutScalingPolicyInput{
+		AutoScalingGroupName: aws.String("simple"), PolicyName: aws.String("up"), AdjustmentType: aws.String("ChangeInCapacity"),
+		ScalingAdjustment: aws.Int32(1), Cooldown: aws.Int32(600),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = as.PutScalingPolicy(ctx, &autoscaling.PutScalingPolicyInput{
+		AutoScalingGroupName: aws.String("simple"), PolicyName: aws.String("bad"), PolicyType: aws.String("StepScaling"),
+		AdjustmentType: aws.String("ChangeInCapacity"), ScalingAdjustment: aws.Int32(1),
+	})
+	if apiCode(err) != "ValidationError" {
+		t.Errorf("ScalingAdjustment on a step policy: %v", err)
+	}
+	if _, err := as.ExecutePolicy(ctx, &autoscaling.ExecutePolicyInput{AutoScalingGroupName: aws.String("simple"), PolicyName: aws.String("up")}); err != nil {
+		t.Fatal(err)
+	}
+	desiredIs(t, as, "simple", 1)
+	inService(t, as, "simple", 1)
+	_, err = as.ExecutePolicy(ctx, &autoscaling.ExecutePolicyInput{AutoScalingGroupName: aws.String("simple"), PolicyName: aws.String("up"), HonorCooldown: aws.Bool(true)})
+	if apiCode(err) != "ScalingActivityInProgress" {
+		t.Errorf("inside the 600 s cooldown: %v", err)
+	}
+	desiredIs(t, as, "simple", 1)
+	pols, err := as.DescribePolicies(ctx, &autoscaling.DescribePoliciesInput{AutoScalingGroupName: aws.String("simple")})
+	if err != nil || len(pols.ScalingPolicies) != 1 || aws.ToString(pols.ScalingPolicies[0].PolicyType) != "SimpleScaling" {
+		t.Errorf("DescribePolicies: %+v, %v", pols, err)
+	}
+}
