@@ -56,8 +56,9 @@ func main() {
 	fleet := flag.Int("fleet", 500, "instances of the one big RunInstances (MaxCount)")
 	skipEC2 := flag.Bool("skip-ec2", false, "leave out the EC2 figures")
 	alarms := flag.Int("alarms", 10000, "one-minute alarms evaluated at --time-scale 60 (0 leaves the figure out)")
+	groupSize := flag.Int("group", 200, "instances of the Auto Scaling group scaled from 0 (0 leaves the figures out)")
 	flag.Parse()
-	if err := run(*workers, *duration, *maxRequests, *startups, *launches, *fleet, *alarms, *skipEC2); err != nil {
+	if err := run(*workers, *duration, *maxRequests, *startups, *launches, *fleet, *alarms, *groupSize, *skipEC2); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -70,7 +71,7 @@ type server struct {
 	ready func(line string) bool // a line of output that means ready, or nil to poll
 }
 
-func run(workers int, duration time.Duration, maxRequests int64, startups, launches, fleet, alarms int, skipEC2 bool) error {
+func run(workers int, duration time.Duration, maxRequests int64, startups, launches, fleet, alarms, groupSize int, skipEC2 bool) error {
 	bin, err := build()
 	if err != nil {
 		return err
@@ -132,6 +133,11 @@ func run(workers int, duration time.Duration, maxRequests int64, startups, launc
 	fmt.Printf("%-34s %9.1f MiB %8.1f MiB %9.1f×\n", "RSS after load", float64(nLoaded)/1024, float64(mLoaded)/1024, float64(mLoaded)/float64(nLoaded))
 	if alarms > 0 {
 		if err := alarmLoad(bin, workers, alarms); err != nil {
+			return err
+		}
+	}
+	if groupSize > 0 {
+		if err := runAutoScaling(bin, groupSize); err != nil {
 			return err
 		}
 	}

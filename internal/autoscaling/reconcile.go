@@ -77,18 +77,35 @@ func (r *reconciler) run() {
 	t := r.s.clk.NewTicker(reconcileEvery)
 	defer t.Stop()
 	for {
-		r.pass()
+		busy := r.pass()
+		var soon <-chan time.Time
+		var timer interface{ Stop() bool }
+		if busy {
+			// Instances on their way in or out are looked at again
+			// soon, so InService follows running closely.
+			tm := r.s.clk.NewTimer(busyEvery)
+			timer, soon = tm, tm.C()
+		}
 		select {
 		case <-r.ctx.Done():
 			return
 		case <-t.C():
+		case <-soon:
 		case <-r.wakeCh:
+		}
+		if timer != nil {
+			timer.Stop()
 		}
 	}
 }
 
-// pass reconciles every group of every scope.
-func (r *reconciler) pass() {
+// busyEvery is how soon, in clock time, a pass follows one that left
+// instances Pending or Terminating.
+const busyEvery = 200 * time.Millisecond
+
+// pass reconciles every group of every scope, and reports whether any
+// group has instances in transition.
+func (r *reconciler) pass() (busy bool) {
 	var keys []string
 	err := r.s.st.View(func(tx store.Tx) error {
 		return tx.ForEach(bucketGroups, "", func(key string, _ func(any) error) error {
@@ -98,20 +115,33 @@ func (r *reconciler) pass() {
 	})
 	if err != nil {
 		r.s.log().Error("autoscaling: listing groups", "err", err)
-		return
+		return false
 	}
 	for _, key := range keys {
 		if r.ctx.Err() != nil {
-			return
+			return false
 		}
 		parts := strings.SplitN(key, "/", 3)
 		if len(parts) != 3 {
 			continue
 		}
-		if err := r.reconcile(scope{account: parts[0], region: parts[1]}, parts[2]); err != nil && r.ctx.Err() == nil {
+		sc := scope{account: parts[0], region: parts[1]}
+		if err := r.reconcile(sc, parts[2]); err != nil && r.ctx.Err() == nil {
 			r.s.log().Error("autoscaling: reconciling a group", "group", parts[2], "err", err)
 		}
+		busy = busy || r.inTransition(sc, parts[2])
 	}
+	return busy
+}
+
+// inTransition reports whether a group has instances Pending or
+// Terminating.
+func (r *reconciler) inTransition(sc scope, name string) bool {
+	var g groupRecord
+	if err := r.s.st.View(func(tx store.Tx) error { var err error; g, err = loadGroup(tx, sc, name); return err }); err != nil {
+		return false
+	}
+	return slices.ContainsFunc(g.Members, func(m member) bool { return m.Lifecycle == "Pending" || m.Lifecycle == "Terminating" })
 }
 
 // observed is what EC2 says of a member.
