@@ -351,6 +351,7 @@ func (s *Service) DeleteAutoScalingGroup(ctx context.Context, in *api.DeleteAuto
 	}
 	if gone {
 		s.deleteGroupPolicies(ctx, sc, name)
+		s.deleteGroupScheduledActions(sc, name)
 	}
 	s.rec.wake()
 	return &api.DeleteAutoScalingGroupOutput{}, nil

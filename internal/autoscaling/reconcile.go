@@ -294,6 +294,7 @@ func (r *reconciler) reconcile(sc scope, name string) error {
 	defer func() {
 		if deleted {
 			r.s.deleteGroupPolicies(r.ctx, sc, name)
+			r.s.deleteGroupScheduledActions(sc, name)
 		}
 	}()
 	return r.s.st.Update(func(tx store.Tx) error {

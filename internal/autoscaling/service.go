@@ -51,6 +51,8 @@ type Service struct {
 	clk  clock.Clock
 	opts Options
 	rec  *reconciler
+	// sched runs the scheduled actions (scheduled.go).
+	sched *scheduler
 }
 
 var (
@@ -66,6 +68,7 @@ func New(st store.Store, clk clock.Clock, opts Options) *Service {
 	}
 	s := &Service{st: st, clk: clk, opts: opts}
 	s.rec = newReconciler(s)
+	s.sched = newScheduler(s)
 	return s
 }
 
@@ -99,6 +102,12 @@ func (s *Service) Operations() []service.Operation {
 		service.Handle("DescribePolicies", s.DescribePolicies),
 		service.Handle("DeletePolicy", s.DeletePolicy),
 		service.Handle("ExecutePolicy", s.ExecutePolicy),
+		// scheduled.go
+		service.Handle("PutScheduledUpdateGroupAction", s.PutScheduledUpdateGroupAction),
+		service.Handle("BatchPutScheduledUpdateGroupAction", s.BatchPutScheduledUpdateGroupAction),
+		service.Handle("DescribeScheduledActions", s.DescribeScheduledActions),
+		service.Handle("DeleteScheduledAction", s.DeleteScheduledAction),
+		service.Handle("BatchDeleteScheduledAction", s.BatchDeleteScheduledAction),
 		// activities.go
 		service.Handle("DescribeScalingActivities", s.DescribeScalingActivities),
 		// launchconfigs.go
@@ -112,11 +121,16 @@ func (s *Service) Operations() []service.Operation {
 	}
 }
 
-// Start begins reconciling the groups, until Close.
-func (s *Service) Start() error { return s.rec.start() }
+// Start begins reconciling the groups and running their scheduled
+// actions, until Close.
+func (s *Service) Start() error {
+	s.sched.start()
+	return s.rec.start()
+}
 
-// Close stops the reconciler.
+// Close stops the reconciler and the scheduler.
 func (s *Service) Close() error {
+	s.sched.stop()
 	s.rec.stop()
 	return nil
 }
