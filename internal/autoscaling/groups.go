@@ -112,6 +112,18 @@ func (s *Service) CreateAutoScalingGroup(ctx context.Context, in *api.CreateAuto
 		if n >= maxGroups {
 			return awserrLimit("You have reached your quota of %d Auto Scaling groups.", maxGroups)
 		}
+		for _, spec := range in.LifecycleHookSpecificationList {
+			if spec.LifecycleTransition == nil {
+				return validation("LifecycleTransition is required for lifecycle hook %s.", str(spec.LifecycleHookName))
+			}
+			h, err := hookOf(name, spec)
+			if err != nil {
+				return err
+			}
+			if err := putHook(tx, sc, h); err != nil {
+				return err
+			}
+		}
 		return putGroup(tx, sc, g)
 	})
 	if err != nil {
@@ -351,6 +363,7 @@ func (s *Service) DeleteAutoScalingGroup(ctx context.Context, in *api.DeleteAuto
 	}
 	if gone {
 		s.deleteGroupPolicies(ctx, sc, name)
+		s.deleteGroupHooks(sc, name)
 		s.deleteGroupScheduledActions(sc, name)
 	}
 	s.rec.wake()

@@ -11,6 +11,7 @@ import (
 
 	api "github.com/nephele-dev/nephele/internal/api/autoscaling"
 	ec2api "github.com/nephele-dev/nephele/internal/api/ec2"
+	"github.com/nephele-dev/nephele/internal/awsid"
 	"github.com/nephele-dev/nephele/internal/store"
 )
 
@@ -199,9 +200,19 @@ func (r *reconciler) observe(sc scope, g groupRecord) (map[string]observed, erro
 // reconcile takes one group toward its desired capacity.
 func (r *reconciler) reconcile(sc scope, name string) error {
 	var g groupRecord
-	if err := r.s.st.View(func(tx store.Tx) error { var err error; g, err = loadGroup(tx, sc, name); return err }); err != nil {
+	var hooks []api.LifecycleHook
+	err := r.s.st.View(func(tx store.Tx) error {
+		var err error
+		if g, err = loadGroup(tx, sc, name); err != nil {
+			return err
+		}
+		hooks, err = groupHooks(tx, sc, name)
+		return err
+	})
+	if err != nil {
 		return err
 	}
+	launchHook, termHook := hookFor(hooks, launching), hookFor(hooks, terminating)
 	seen, err := r.observe(sc, g)
 	if err != nil {
 		return err
@@ -226,10 +237,33 @@ func (r *reconciler) reconcile(sc scope, name string) error {
 			if o.state != "shutting-down" {
 				terminate = append(terminate, m.ID) // asked by a user: not yet sent
 			}
+		case o.state == "running" && m.Lifecycle == "Pending" && launchHook != nil:
+			// A launch hook holds the instance until it is completed
+			// or its heartbeat runs out.
+			hookWait(&m, launchHook, "Pending:Wait", now, awsid.RequestID())
+			changed = true
 		case o.state == "running" && m.Lifecycle == "Pending":
 			m.Lifecycle = "InService"
 			r.finishActivity(sc, g, m.ID, now, "Successful")
 			changed = true
+		case m.Lifecycle == "Pending:Wait":
+			switch waitOutcome(m, now) {
+			case "CONTINUE":
+				m.Lifecycle = "InService"
+				r.finishActivity(sc, g, m.ID, now, "Successful")
+				changed = true
+			case "ABANDON":
+				m.Lifecycle, m.Health, m.UnhealthyWhy = "Pending", "Unhealthy", "an abandoned launch lifecycle action"
+				r.finishActivity(sc, g, m.ID, now, "Cancelled")
+				changed = true
+			}
+		case m.Lifecycle == "Terminating:Wait":
+			if waitOutcome(m, now) != "" {
+				// Both results end in termination.
+				m.Lifecycle = "Terminating"
+				terminate = append(terminate, m.ID)
+				changed = true
+			}
 		}
 		if m.Lifecycle != "Terminating" && m.Health == "Healthy" {
 			switch {
@@ -241,14 +275,20 @@ func (r *reconciler) reconcile(sc scope, name string) error {
 		}
 		// Unhealthy instances are replaced: terminated, and the capacity
 		// gap launches a new one.
-		if m.Lifecycle != "Terminating" && m.Health == "Unhealthy" && !g.suspended("ReplaceUnhealthy") {
-			m.Lifecycle = "Terminating"
+		if !strings.HasPrefix(m.Lifecycle, "Terminating") && m.Health == "Unhealthy" && !g.suspended("ReplaceUnhealthy") {
 			a := newActivity(g, now, "Terminating EC2 instance: "+m.ID,
 				fmt.Sprintf("At %s an instance was taken out of service in response to %s.", now.Format(causeTime), m.UnhealthyWhy), "InProgress")
 			a.Instance, a.Details = m.ID, details(subnetOf(g, m.AZ), m.AZ)
 			acts = append(acts, a)
-			if o.state != "" && o.state != "terminated" && o.state != "shutting-down" {
-				terminate = append(terminate, m.ID)
+			alive := o.state != "" && o.state != "terminated" && o.state != "shutting-down"
+			switch {
+			case termHook != nil && alive:
+				hookWait(&m, termHook, "Terminating:Wait", now, awsid.RequestID())
+			default:
+				m.Lifecycle = "Terminating"
+				if alive {
+					terminate = append(terminate, m.ID)
+				}
 			}
 			changed = true
 		}
@@ -266,13 +306,17 @@ func (r *reconciler) reconcile(sc scope, name string) error {
 		for i, id := range victims {
 			j := slices.IndexFunc(g.Members, func(m member) bool { return m.ID == id })
 			m := &g.Members[j]
-			m.Lifecycle = "Terminating"
+			if termHook != nil {
+				hookWait(m, termHook, "Terminating:Wait", now, awsid.RequestID())
+			} else {
+				m.Lifecycle = "Terminating"
+				terminate = append(terminate, id)
+			}
 			cause := fmt.Sprintf("%s  At %s an instance was taken out of service in response to a difference between desired and actual capacity, shrinking the capacity from %d to %d.  At %s instance %s was selected for termination.",
 				g.Cause, now.Format(causeTime), capacity-i, capacity-i-1, now.Format(causeTime), id)
 			a := newActivity(g, now, "Terminating EC2 instance: "+id, strings.TrimSpace(cause), "InProgress")
 			a.Instance, a.Details = id, details(subnetOf(g, m.AZ), m.AZ)
 			acts = append(acts, a)
-			terminate = append(terminate, id)
 		}
 		changed = changed || len(victims) > 0
 	}
@@ -294,6 +338,7 @@ func (r *reconciler) reconcile(sc scope, name string) error {
 	defer func() {
 		if deleted {
 			r.s.deleteGroupPolicies(r.ctx, sc, name)
+			r.s.deleteGroupHooks(sc, name)
 			r.s.deleteGroupScheduledActions(sc, name)
 		}
 	}()
@@ -327,6 +372,12 @@ func mergeMembers(cur, pass []member) []member {
 		if i := slices.IndexFunc(cur, func(c member) bool { return c.ID == m.ID }); i >= 0 {
 			c := cur[i]
 			m.Protected = c.Protected
+			if c.WaitResult != "" && c.WaitToken == m.WaitToken {
+				m.WaitResult = c.WaitResult
+			}
+			if c.WaitToken == m.WaitToken && c.WaitDeadline.After(m.WaitDeadline) {
+				m.WaitDeadline = c.WaitDeadline
+			}
 			if c.Health == "Unhealthy" && m.Health == "Healthy" {
 				m.Health, m.UnhealthyWhy = c.Health, c.UnhealthyWhy
 			}

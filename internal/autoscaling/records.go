@@ -79,10 +79,22 @@ type member struct {
 	Launched  time.Time `json:"launched"`
 	// UnhealthyWhy is the health check that failed, for the activity.
 	UnhealthyWhy string `json:"unhealthyWhy,omitempty"`
+
+	// A wait on a lifecycle hook (Pending:Wait, Terminating:Wait): the
+	// hook, the action token, when it began, when the heartbeat runs out,
+	// the hook's default result, and the result once completed.
+	WaitHook     string    `json:"waitHook,omitempty"`
+	WaitToken    string    `json:"waitToken,omitempty"`
+	WaitStart    time.Time `json:"waitStart,omitempty"`
+	WaitDeadline time.Time `json:"waitDeadline,omitempty"`
+	WaitDefault  string    `json:"waitDefault,omitempty"`
+	WaitResult   string    `json:"waitResult,omitempty"`
 }
 
 // counts reports whether a member counts toward the group's capacity.
-func (m member) counts() bool { return m.Lifecycle == "Pending" || m.Lifecycle == "InService" }
+func (m member) counts() bool {
+	return m.Lifecycle == "Pending" || m.Lifecycle == "Pending:Wait" || m.Lifecycle == "InService"
+}
 
 // suspended reports whether a process is suspended.
 func (g *groupRecord) suspended(process string) bool {

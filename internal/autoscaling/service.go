@@ -108,6 +108,13 @@ func (s *Service) Operations() []service.Operation {
 		service.Handle("DescribeScheduledActions", s.DescribeScheduledActions),
 		service.Handle("DeleteScheduledAction", s.DeleteScheduledAction),
 		service.Handle("BatchDeleteScheduledAction", s.BatchDeleteScheduledAction),
+		// hooks.go
+		service.Handle("PutLifecycleHook", s.PutLifecycleHook),
+		service.Handle("DescribeLifecycleHooks", s.DescribeLifecycleHooks),
+		service.Handle("DeleteLifecycleHook", s.DeleteLifecycleHook),
+		service.Handle("DescribeLifecycleHookTypes", s.DescribeLifecycleHookTypes),
+		service.Handle("CompleteLifecycleAction", s.CompleteLifecycleAction),
+		service.Handle("RecordLifecycleActionHeartbeat", s.RecordLifecycleActionHeartbeat),
 		// activities.go
 		service.Handle("DescribeScalingActivities", s.DescribeScalingActivities),
 		// launchconfigs.go

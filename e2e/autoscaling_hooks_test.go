@@ -1,0 +1,111 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/nephele-dev/nephele/internal/server"
+	"github.com/nephele-dev/nephele/internal/testenv"
+)
+
+// lifecycleStates lists a group's instances by lifecycle state.
+func lifecycleStates(ctx context.Context, c *autoscaling.Client, group string) map[string][]string {
+	out, err := c.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
+	states := map[string][]string{}
+	if err != nil || len(out.AutoScalingGroups) != 1 {
+		return states
+	}
+	for _, i := range out.AutoScalingGroups[0].Instances {
+		states[string(i.LifecycleState)] = append(states[string(i.LifecycleState)], aws.ToString(i.InstanceId))
+	}
+	return states
+}
+
+// TestAutoScalingLifecycleHooks: a launch hook holds a new instance in
+// Pending:Wait until complete-lifecycle-action CONTINUE puts it in service;
+// a termination hook holds a scaled-in instance in Terminating:Wait until
+// completed, and only then is it terminated.
+func TestAutoScalingLifecycleHooks(t *testing.T) {
+	env := testenv.Start(t, server.Config{})
+	ctx := context.Background()
+	ec2c := ec2.NewFromConfig(env.AWSConfig())
+	as := autoscaling.NewFromConfig(env.AWSConfig())
+	groupTemplate(t, ec2c, "hooked", t.TempDir())
+	_, err := as.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
+		AutoScalingGroupName: aws.String("hooked"), MinSize: aws.Int32(0), MaxSize: aws.Int32(2), DesiredCapacity: aws.Int32(1),
+		LaunchTemplate:    &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("hooked")},
+		AvailabilityZones: []string{"us-east-1a"},
+		LifecycleHookSpecificationList: []astypes.LifecycleHookSpecification{{
+			LifecycleHookName: aws.String("warm-up"), LifecycleTransition: aws.String("autoscaling:EC2_INSTANCE_LAUNCHING"), HeartbeatTimeout: aws.Int32(600),
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		as.DeleteAutoScalingGroup(context.Background(), &autoscaling.DeleteAutoScalingGroupInput{AutoScalingGroupName: aws.String("hooked"), ForceDelete: aws.Bool(true)})
+	})
+	var id string
+	eventually(t, "an instance in Pending:Wait", func() error {
+		w := lifecycleStates(ctx, as, "hooked")["Pending:Wait"]
+		if len(w) != 1 {
+			return fmt.Errorf("states %v", lifecycleStates(ctx, as, "hooked"))
+		}
+		id = w[0]
+		return nil
+	})
+	// It stays there: the heartbeat is ten minutes.
+	time.Sleep(300 * time.Millisecond)
+	if w := lifecycleStates(ctx, as, "hooked")["Pending:Wait"]; len(w) != 1 {
+		t.Fatalf("the hook let go early: %v", lifecycleStates(ctx, as, "hooked"))
+	}
+	hooks, err := as.DescribeLifecycleHooks(ctx, &autoscaling.DescribeLifecycleHooksInput{AutoScalingGroupName: aws.String("hooked")})
+	if err != nil || len(hooks.LifecycleHooks) != 1 || aws.ToString(hooks.LifecycleHooks[0].DefaultResult) != "ABANDON" || aws.ToInt32(hooks.LifecycleHooks[0].GlobalTimeout) != 60000 {
+		t.Errorf("DescribeLifecycleHooks: %+v, %v", hooks, err)
+	}
+	if _, err := as.RecordLifecycleActionHeartbeat(ctx, &autoscaling.RecordLifecycleActionHeartbeatInput{
+		AutoScalingGroupName: aws.String("hooked"), LifecycleHookName: aws.String("warm-up"), InstanceId: aws.String(id)}); err != nil {
+		t.Errorf("heartbeat: %v", err)
+	}
+	if _, err := as.CompleteLifecycleAction(ctx, &autoscaling.CompleteLifecycleActionInput{
+		AutoScalingGroupName: aws.String("hooked"), LifecycleHookName: aws.String("warm-up"), InstanceId: aws.String(id), LifecycleActionResult: aws.String("CONTINUE")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := inService(t, as, "hooked", 1); got[0] != id {
+		t.Errorf("InService %v, want %s", got, id)
+	}
+	_, err = as.CompleteLifecycleAction(ctx, &autoscaling.CompleteLifecycleActionInput{
+		AutoScalingGroupName: aws.String("hooked"), LifecycleHookName: aws.String("warm-up"), InstanceId: aws.String(id), LifecycleActionResult: aws.String("CONTINUE")})
+	if apiCode(err) != "ValidationError" {
+		t.Errorf("completing again: %v", err)
+	}
+
+	if _, err := as.PutLifecycleHook(ctx, &autoscaling.PutLifecycleHookInput{AutoScalingGroupName: aws.String("hooked"), LifecycleHookName: aws.String("drain"),
+		LifecycleTransition: aws.String("autoscaling:EC2_INSTANCE_TERMINATING"), HeartbeatTimeout: aws.Int32(600), DefaultResult: aws.String("CONTINUE")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := as.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("hooked"), DesiredCapacity: aws.Int32(0)}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Terminating:Wait", func() error {
+		if w := lifecycleStates(ctx, as, "hooked")["Terminating:Wait"]; len(w) != 1 {
+			return fmt.Errorf("states %v", lifecycleStates(ctx, as, "hooked"))
+		}
+		return nil
+	})
+	if st := instanceState(t, ec2c, id, "running"); st.State == nil {
+		t.Fatal("no state")
+	}
+	if _, err := as.CompleteLifecycleAction(ctx, &autoscaling.CompleteLifecycleActionInput{
+		AutoScalingGroupName: aws.String("hooked"), LifecycleHookName: aws.String("drain"), InstanceId: aws.String(id), LifecycleActionResult: aws.String("CONTINUE")}); err != nil {
+		t.Fatal(err)
+	}
+	instanceState(t, ec2c, id, "terminated")
+}
