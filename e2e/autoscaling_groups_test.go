@@ -23,10 +23,11 @@ import (
 )
 
 // groupTemplate creates a launch template whose user-data records the
-// instance's init PID in dir, named after the instance.
+// instance's metadata endpoint and init PID in dir, in files named after
+// the instance.
 func groupTemplate(t *testing.T, c *ec2.Client, name, dir string) {
 	t.Helper()
-	userData := fmt.Sprintf("#!/bin/sh\nID=$(basename $(dirname \"$INSTANCE_ROOT\"))\necho $PPID > %s/$ID.pid\n", dir)
+	userData := fmt.Sprintf("#!/bin/sh\nID=$(basename $(dirname \"$INSTANCE_ROOT\"))\necho $AWS_EC2_METADATA_SERVICE_ENDPOINT > %[1]s/$ID.imds\necho $PPID > %[1]s/$ID.pid\n", dir)
 	_, err := c.CreateLaunchTemplate(context.Background(), &ec2.CreateLaunchTemplateInput{
 		LaunchTemplateName: aws.String(name),
 		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{

@@ -3,6 +3,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,7 +40,25 @@ func TestAutoScalingLifecycleHooks(t *testing.T) {
 	ctx := context.Background()
 	ec2c := ec2.NewFromConfig(env.AWSConfig())
 	as := autoscaling.NewFromConfig(env.AWSConfig())
-	groupTemplate(t, ec2c, "hooked", t.TempDir())
+	dir := t.TempDir()
+	groupTemplate(t, ec2c, "hooked", dir)
+	// targetState is what the instance's metadata says it is heading for.
+	targetState := func(id string) string {
+		var state string
+		eventually(t, id+" target-lifecycle-state", func() error {
+			b, err := os.ReadFile(filepath.Join(dir, id+".imds"))
+			if err != nil {
+				return err
+			}
+			code, body, err := imdsGet(strings.TrimSpace(string(b)), "autoscaling/target-lifecycle-state")
+			if err == nil && code != 200 {
+				err = fmt.Errorf("HTTP %d", code)
+			}
+			state = body
+			return err
+		})
+		return state
+	}
 	_, err := as.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
 		AutoScalingGroupName: aws.String("hooked"), MinSize: aws.Int32(0), MaxSize: aws.Int32(2), DesiredCapacity: aws.Int32(1),
 		LaunchTemplate:    &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("hooked")},
@@ -65,6 +86,9 @@ func TestAutoScalingLifecycleHooks(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if w := lifecycleStates(ctx, as, "hooked")["Pending:Wait"]; len(w) != 1 {
 		t.Fatalf("the hook let go early: %v", lifecycleStates(ctx, as, "hooked"))
+	}
+	if got := targetState(id); got != "InService" {
+		t.Errorf("target-lifecycle-state in Pending:Wait = %q, want InService", got)
 	}
 	hooks, err := as.DescribeLifecycleHooks(ctx, &autoscaling.DescribeLifecycleHooksInput{AutoScalingGroupName: aws.String("hooked")})
 	if err != nil || len(hooks.LifecycleHooks) != 1 || aws.ToString(hooks.LifecycleHooks[0].DefaultResult) != "ABANDON" || aws.ToInt32(hooks.LifecycleHooks[0].GlobalTimeout) != 60000 {
@@ -102,6 +126,9 @@ func TestAutoScalingLifecycleHooks(t *testing.T) {
 	})
 	if st := instanceState(t, ec2c, id, "running"); st.State == nil {
 		t.Fatal("no state")
+	}
+	if got := targetState(id); got != "Terminated" {
+		t.Errorf("target-lifecycle-state in Terminating:Wait = %q, want Terminated", got)
 	}
 	if _, err := as.CompleteLifecycleAction(ctx, &autoscaling.CompleteLifecycleActionInput{
 		AutoScalingGroupName: aws.String("hooked"), LifecycleHookName: aws.String("drain"), InstanceId: aws.String(id), LifecycleActionResult: aws.String("CONTINUE")}); err != nil {

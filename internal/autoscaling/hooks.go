@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	api "github.com/nephele-dev/nephele/internal/api/autoscaling"
@@ -288,4 +289,29 @@ func waitOutcome(m member, now time.Time) string {
 		return m.WaitDefault
 	}
 	return ""
+}
+
+// TargetLifecycleState is the lifecycle state an instance of a group is
+// heading for, as its metadata shows it (autoscaling/target-lifecycle-
+// state): InService while it launches or waits on a launch hook,
+// Terminated once it is on its way out; "" for an instance of no group.
+func (s *Service) TargetLifecycleState(account, region, instanceID string) string {
+	sc := scope{account: account, region: region}
+	state := ""
+	_ = s.st.View(func(tx store.Tx) error {
+		g, i, err := findMember(tx, sc, instanceID)
+		if err != nil {
+			return nil
+		}
+		switch l := g.Members[i].Lifecycle; {
+		case strings.HasPrefix(l, "Terminating"):
+			state = "Terminated"
+		case l == "Standby":
+			state = "Standby"
+		default:
+			state = "InService"
+		}
+		return nil
+	})
+	return state
 }

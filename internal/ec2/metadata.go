@@ -91,6 +91,9 @@ func (s *Service) Instance(id string) (imds.Instance, bool) {
 	// A Spot interruption's rebalance recommendation and notice, once due
 	// (interruptions.go).
 	s.spotNotices(&inst, r)
+	if s.opts.Lifecycle != nil && tagMap(tags)[GroupTag] != "" {
+		inst.TargetLifecycleState = s.opts.Lifecycle.TargetLifecycleState(sc.account, sc.region, id)
+	}
 	return inst, true
 }
 

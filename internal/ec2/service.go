@@ -52,6 +52,9 @@ type Options struct {
 	// Credentials issues the credentials of an instance's role; nil
 	// leaves instances without role credentials.
 	Credentials RoleCredentials
+	// Lifecycle tells an instance of an Auto Scaling group its target
+	// lifecycle state, for its metadata; nil leaves it out.
+	Lifecycle LifecycleStates
 	// Metrics receives the instances' AWS/EC2 metrics; nil drops them.
 	Metrics metrics.Sink
 	// TimeScale is how much faster than real time the clock runs; CPU
@@ -95,6 +98,14 @@ type InstanceProfile struct {
 // metadata service. The STS service implements it.
 type RoleCredentials interface {
 	RoleCredentials(ctx context.Context, roleARN, sessionName string) (imds.Credentials, error)
+}
+
+// LifecycleStates is what EC2 needs of Auto Scaling: the state an
+// instance of a group is heading for (InService, Terminated, ...), which
+// its metadata service shows at autoscaling/target-lifecycle-state; ""
+// for an instance of no group.
+type LifecycleStates interface {
+	TargetLifecycleState(account, region, instanceID string) string
 }
 
 // Service is the EC2 service.

@@ -156,6 +156,7 @@ func New(cfg Config) (*Server, error) {
 	// CloudWatch Logs runs its retention controller until Close; EC2
 	// mirrors consoles into it.
 	logsSvc := logs.New(s.store, s.clock, logs.Options{Logger: cfg.Logger})
+	lifecycle := &lifecycleLink{}
 	ec2Svc, err := ec2.New(s.store, s.clock, ec2.Options{
 		Metrics:      cwSvc,
 		InstanceDir:  instanceDir,
@@ -167,6 +168,7 @@ func New(cfg Config) (*Server, error) {
 
 		SpotInterruptionRate: cfg.SpotInterruptionRate,
 		ConsoleLogs:          consoleLogs{logsSvc},
+		Lifecycle:            lifecycle,
 		ConsoleLogGroup:      cfg.ConsoleLogGroup,
 	})
 	if err != nil {
@@ -177,6 +179,7 @@ func New(cfg Config) (*Server, error) {
 	s.ec2 = ec2Svc
 	cwActions.Instances = ec2Svc
 	asSvc := autoscaling.New(s.store, s.clock, autoscaling.Options{Compute: ec2Svc, Alarms: cwSvc, Logger: cfg.Logger})
+	lifecycle.as = asSvc
 	cwActions.Scaling = scalingActions{asSvc}
 	s.autoscaling = asSvc
 	// CloudWatch and Auto Scaling close before EC2, so nothing acts on a
@@ -310,4 +313,15 @@ func (a scalingActions) ExecuteAlarmAction(ctx context.Context, policyARN string
 	return a.as.ExecuteAlarmAction(ctx, ev.Account, ev.Region, policyARN, autoscaling.Trigger{
 		AlarmName: ev.AlarmName, State: ev.State, Threshold: ev.Threshold, Values: ev.Values, Time: ev.Time,
 	})
+}
+
+// lifecycleLink gives EC2 Auto Scaling's lifecycle states, once Auto
+// Scaling exists (it is made after EC2, which it launches through).
+type lifecycleLink struct{ as *autoscaling.Service }
+
+func (l *lifecycleLink) TargetLifecycleState(account, region, instanceID string) string {
+	if l.as == nil {
+		return ""
+	}
+	return l.as.TargetLifecycleState(account, region, instanceID)
 }
