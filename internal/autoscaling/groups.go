@@ -362,9 +362,7 @@ func (s *Service) DeleteAutoScalingGroup(ctx context.Context, in *api.DeleteAuto
 		return nil, err
 	}
 	if gone {
-		s.deleteGroupPolicies(ctx, sc, name)
-		s.deleteGroupHooks(sc, name)
-		s.deleteGroupScheduledActions(sc, name)
+		s.groupDeleted(ctx, sc, name)
 	}
 	s.rec.wake()
 	return &api.DeleteAutoScalingGroupOutput{}, nil

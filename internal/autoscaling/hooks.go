@@ -254,25 +254,6 @@ func (s *Service) onWaiting(ctx context.Context, group, hook, instance, token st
 	})
 }
 
-// deleteGroupHooks deletes a deleted group's hooks.
-func (s *Service) deleteGroupHooks(sc scope, group string) {
-	err := s.st.Update(func(tx store.Tx) error {
-		var keys []string
-		if err := tx.ForEach(bucketHooks, sc.key(group+"/"), func(k string, _ func(any) error) error { keys = append(keys, k); return nil }); err != nil {
-			return err
-		}
-		for _, k := range keys {
-			if err := tx.Delete(bucketHooks, k); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		s.log().Error("autoscaling: deleting a group's lifecycle hooks", "group", group, "err", err)
-	}
-}
-
 // hookWait starts a member's wait on a hook.
 func hookWait(m *member, h *api.LifecycleHook, lifecycle string, now time.Time, token string) {
 	m.Lifecycle, m.WaitHook, m.WaitToken, m.WaitResult = lifecycle, str(h.LifecycleHookName), token, ""

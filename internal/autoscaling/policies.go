@@ -445,36 +445,3 @@ func durationPtr(p *int32) *time.Duration {
 	d := secondsOf(int(*p))
 	return &d
 }
-
-// deleteGroupPolicies deletes a deleted group's policies and their alarms,
-// as deleting a group does in AWS.
-func (s *Service) deleteGroupPolicies(ctx context.Context, sc scope, group string) {
-	var recs []policyRecord
-	var keys []string
-	err := s.st.Update(func(tx store.Tx) error {
-		err := tx.ForEach(bucketPolicies, sc.key(group+"/"), func(k string, decode func(any) error) error {
-			var r policyRecord
-			if err := decode(&r); err != nil {
-				return err
-			}
-			recs, keys = append(recs, r), append(keys, k)
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for _, k := range keys {
-			if err := tx.Delete(bucketPolicies, k); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		s.log().Error("autoscaling: deleting a group's policies", "group", group, "err", err)
-		return
-	}
-	for _, r := range recs {
-		s.deletePolicyAlarms(ctx, sc, r)
-	}
-}

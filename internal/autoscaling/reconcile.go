@@ -337,9 +337,7 @@ func (r *reconciler) reconcile(sc scope, name string) error {
 	deleted := false
 	defer func() {
 		if deleted {
-			r.s.deleteGroupPolicies(r.ctx, sc, name)
-			r.s.deleteGroupHooks(sc, name)
-			r.s.deleteGroupScheduledActions(sc, name)
+			r.s.groupDeleted(r.ctx, sc, name)
 		}
 	}()
 	return r.s.st.Update(func(tx store.Tx) error {

@@ -444,36 +444,6 @@ func deleteScheduled(tx store.Tx, sc scope, group, name string) error {
 	return tx.Delete(bucketScheduled, key)
 }
 
-// deleteGroupScheduledActions deletes a deleted group's scheduled actions,
-// as deleting a group does in AWS.
-func (s *Service) deleteGroupScheduledActions(sc scope, group string) {
-	err := s.st.Update(func(tx store.Tx) error {
-		var keys []string
-		err := tx.ForEach(bucketScheduled, sc.key(group+"/"), func(k string, decode func(any) error) error {
-			var r scheduledRecord
-			if err := decode(&r); err != nil {
-				return err
-			}
-			if r.Group == group {
-				keys = append(keys, k)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for _, k := range keys {
-			if err := tx.Delete(bucketScheduled, k); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		s.log().Error("autoscaling: deleting a group's scheduled actions", "group", group, "err", err)
-	}
-}
-
 // runScheduled runs the action stored at key if it is due at now: it sets
 // the group's sizes, unless the ScheduledActions process is suspended (a
 // run missed while suspended is not made up), then schedules the next run
