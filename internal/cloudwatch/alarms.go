@@ -43,11 +43,29 @@ func (r *alarmRecord) arn() string {
 	return str(r.Composite.AlarmArn)
 }
 
-func (r *alarmRecord) state() string {
+func (r *alarmRecord) state() string { return str(*r.stateOf().value) }
+
+// alarm is the alarm itself, of whichever kind.
+func (r *alarmRecord) alarm() any {
 	if r.Metric != nil {
-		return str(r.Metric.StateValue)
+		return r.Metric
 	}
-	return str(r.Composite.StateValue)
+	return r.Composite
+}
+
+// alarmState points at an alarm's state members: metric and composite
+// alarms spell them alike in two types.
+type alarmState struct {
+	value, reason, data   **string
+	updated, transitioned **time.Time
+}
+
+func (r *alarmRecord) stateOf() alarmState {
+	if m := r.Metric; m != nil {
+		return alarmState{&m.StateValue, &m.StateReason, &m.StateReasonData, &m.StateUpdatedTimestamp, &m.StateTransitionedTimestamp}
+	}
+	c := r.Composite
+	return alarmState{&c.StateValue, &c.StateReason, &c.StateReasonData, &c.StateUpdatedTimestamp, &c.StateTransitionedTimestamp}
 }
 
 func (r *alarmRecord) kind() string {
@@ -88,13 +106,50 @@ func (r *alarmRecord) setState(state, reason, data string, now time.Time) {
 	if data != "" {
 		reasonData = &data
 	}
-	if r.Metric != nil {
-		r.Metric.StateValue, r.Metric.StateReason, r.Metric.StateReasonData = &state, &reason, reasonData
-		r.Metric.StateUpdatedTimestamp, r.Metric.StateTransitionedTimestamp = ptr(now), ptr(now)
-		return
+	st := r.stateOf()
+	*st.value, *st.reason, *st.data = &state, &reason, reasonData
+	*st.updated, *st.transitioned = ptr(now), ptr(now)
+}
+
+// putAlarm stores an alarm a Put call made, as CloudWatch keeps it: a new
+// alarm starts in INSUFFICIENT_DATA with the call's tags; a replaced one
+// keeps its state and tags ("When you update an existing alarm, its state
+// is left unchanged, but the update completely overwrites the previous
+// configuration"); an alarm of the other kind of that name is not
+// replaced. The ConfigurationUpdate history item goes with it.
+func (s *Service) putAlarm(tx store.Tx, sc scope, rec alarmRecord, tags []api.Tag, now time.Time) error {
+	name := rec.name()
+	var old alarmRecord
+	err := tx.Get(bucketAlarms, sc.key(name), &old)
+	created := errors.Is(err, store.ErrNotFound)
+	switch {
+	case err == nil && old.kind() != rec.kind():
+		return invalidValue("The alarm %s is a %s; a %s cannot replace it.", name, kindWords(old.kind()), kindWords(rec.kind()))
+	case err == nil:
+		n, o := rec.stateOf(), old.stateOf()
+		*n.value, *n.reason, *n.data, *n.updated, *n.transitioned = *o.value, *o.reason, *o.data, *o.updated, *o.transitioned
+		rec.Tags = old.Tags
+	case created:
+		rec.setState("INSUFFICIENT_DATA", "Unchecked: Initial alarm creation", "", now)
+		if err := checkTags(tags, 0); err != nil {
+			return err
+		}
+		rec.Tags = tags
+	default:
+		return err
 	}
-	r.Composite.StateValue, r.Composite.StateReason, r.Composite.StateReasonData = &state, &reason, reasonData
-	r.Composite.StateUpdatedTimestamp, r.Composite.StateTransitionedTimestamp = ptr(now), ptr(now)
+	if err := tx.Put(bucketAlarms, sc.key(name), rec); err != nil {
+		return err
+	}
+	return s.addHistory(tx, sc, configHistory(name, rec.kind(), created, rec.alarm(), now))
+}
+
+// kindWords names an alarm kind in a message.
+func kindWords(kind string) string {
+	if kind == "MetricAlarm" {
+		return "metric alarm"
+	}
+	return "composite alarm"
 }
 
 // Alarm quotas and rules ("PutMetricAlarm", "CloudWatch service quotas").
@@ -149,35 +204,7 @@ func (s *Service) PutMetricAlarm(ctx context.Context, in *api.PutMetricAlarmInpu
 	if a.TreatMissingData == nil {
 		a.TreatMissingData = ptr("missing")
 	}
-	created := false
-	err := s.st.Update(func(tx store.Tx) error {
-		var old alarmRecord
-		err := tx.Get(bucketAlarms, sc.key(name), &old)
-		switch {
-		case err == nil && old.Composite != nil:
-			return invalidValue("The alarm %s is a composite alarm; a metric alarm cannot replace it.", name)
-		case err == nil:
-			a.StateValue, a.StateReason, a.StateReasonData = old.Metric.StateValue, old.Metric.StateReason, old.Metric.StateReasonData
-			a.StateUpdatedTimestamp, a.StateTransitionedTimestamp = old.Metric.StateUpdatedTimestamp, old.Metric.StateTransitionedTimestamp
-		case errors.Is(err, store.ErrNotFound):
-			created = true
-			a.StateValue, a.StateReason = ptr("INSUFFICIENT_DATA"), ptr("Unchecked: Initial alarm creation")
-			a.StateUpdatedTimestamp, a.StateTransitionedTimestamp = &now, &now
-		default:
-			return err
-		}
-		rec := alarmRecord{Metric: a, Tags: old.Tags}
-		if created {
-			if err := checkTags(in.Tags, 0); err != nil {
-				return err
-			}
-			rec.Tags = in.Tags
-		}
-		if err := tx.Put(bucketAlarms, sc.key(name), rec); err != nil {
-			return err
-		}
-		return s.addHistory(tx, sc, configHistory(name, "MetricAlarm", created, a, now))
-	})
+	err := s.st.Update(func(tx store.Tx) error { return s.putAlarm(tx, sc, alarmRecord{Metric: a}, in.Tags, now) })
 	if err != nil {
 		return nil, err
 	}
@@ -367,7 +394,6 @@ func (s *Service) PutCompositeAlarm(ctx context.Context, in *api.PutCompositeAla
 		ActionsSuppressorExtensionPeriod:   in.ActionsSuppressorExtensionPeriod,
 		AlarmConfigurationUpdatedTimestamp: &now,
 	}
-	created := false
 	err = s.st.Update(func(tx store.Tx) error {
 		for _, ref := range rule.Alarms() {
 			child := refName(sc, ref)
@@ -385,32 +411,7 @@ func (s *Service) PutCompositeAlarm(ctx context.Context, in *api.PutCompositeAla
 				return validation("The alarm rule of %s creates a cycle through %s.", name, child)
 			}
 		}
-		var old alarmRecord
-		err := tx.Get(bucketAlarms, sc.key(name), &old)
-		switch {
-		case err == nil && old.Metric != nil:
-			return invalidValue("The alarm %s is a metric alarm; a composite alarm cannot replace it.", name)
-		case err == nil:
-			a.StateValue, a.StateReason, a.StateReasonData = old.Composite.StateValue, old.Composite.StateReason, old.Composite.StateReasonData
-			a.StateUpdatedTimestamp, a.StateTransitionedTimestamp = old.Composite.StateUpdatedTimestamp, old.Composite.StateTransitionedTimestamp
-		case errors.Is(err, store.ErrNotFound):
-			created = true
-			a.StateValue, a.StateReason = ptr("INSUFFICIENT_DATA"), ptr("Unchecked: Initial alarm creation")
-			a.StateUpdatedTimestamp, a.StateTransitionedTimestamp = &now, &now
-		default:
-			return err
-		}
-		rec := alarmRecord{Composite: a, Tags: old.Tags}
-		if created {
-			if err := checkTags(in.Tags, 0); err != nil {
-				return err
-			}
-			rec.Tags = in.Tags
-		}
-		if err := tx.Put(bucketAlarms, sc.key(name), rec); err != nil {
-			return err
-		}
-		return s.addHistory(tx, sc, configHistory(name, "CompositeAlarm", created, a, now))
+		return s.putAlarm(tx, sc, alarmRecord{Composite: a}, in.Tags, now)
 	})
 	if err != nil {
 		return nil, err
@@ -418,6 +419,23 @@ func (s *Service) PutCompositeAlarm(ctx context.Context, in *api.PutCompositeAla
 	s.eval.refresh(sc, name)
 	s.eval.evaluateComposite(sc, name)
 	return &api.PutCompositeAlarmOutput{}, nil
+}
+
+// children names the alarms a composite alarm's rule refers to; none for
+// a metric alarm.
+func (r *alarmRecord) children(sc scope) []string {
+	if r.Composite == nil {
+		return nil
+	}
+	rule, err := alarmrule.Parse(str(r.Composite.AlarmRule))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, ref := range rule.Alarms() {
+		out = append(out, refName(sc, ref))
+	}
+	return out
 }
 
 // refName is the alarm name an AlarmRule reference names: a name, or an
@@ -443,19 +461,10 @@ func (s *Service) reaches(tx store.Tx, sc scope, from, to string) bool {
 		}
 		seen[name] = true
 		var r alarmRecord
-		if tx.Get(bucketAlarms, sc.key(name), &r) != nil || r.Composite == nil {
+		if tx.Get(bucketAlarms, sc.key(name), &r) != nil {
 			return false
 		}
-		rule, err := alarmrule.Parse(str(r.Composite.AlarmRule))
-		if err != nil {
-			return false
-		}
-		for _, ref := range rule.Alarms() {
-			if walk(refName(sc, ref)) {
-				return true
-			}
-		}
-		return false
+		return slices.ContainsFunc(r.children(sc), walk)
 	}
 	return walk(from)
 }
@@ -525,24 +534,14 @@ func (s *Service) DescribeAlarms(ctx context.Context, in *api.DescribeAlarmsInpu
 	case in.ChildrenOfAlarmName != nil:
 		var children []string
 		for _, r := range all {
-			if r.name() == *in.ChildrenOfAlarmName && r.Composite != nil {
-				if rule, err := alarmrule.Parse(str(r.Composite.AlarmRule)); err == nil {
-					for _, ref := range rule.Alarms() {
-						children = append(children, refName(sc, ref))
-					}
-				}
+			if r.name() == *in.ChildrenOfAlarmName {
+				children = append(children, r.children(sc)...)
 			}
 		}
 		keep = func(r alarmRecord) bool { return slices.Contains(children, r.name()) }
 	case in.ParentsOfAlarmName != nil:
 		child := *in.ParentsOfAlarmName
-		keep = func(r alarmRecord) bool {
-			if r.Composite == nil {
-				return false
-			}
-			rule, err := alarmrule.Parse(str(r.Composite.AlarmRule))
-			return err == nil && slices.ContainsFunc(rule.Alarms(), func(ref string) bool { return refName(sc, ref) == child })
-		}
+		keep = func(r alarmRecord) bool { return slices.Contains(r.children(sc), child) }
 	}
 	var matched []alarmRecord
 	for _, r := range all {
@@ -632,15 +631,11 @@ func (s *Service) DeleteAlarms(ctx context.Context, in *api.DeleteAlarmsInput) (
 		return nil, err
 	}
 	for _, r := range all {
-		if r.Composite == nil || slices.Contains(in.AlarmNames, r.name()) {
+		if slices.Contains(in.AlarmNames, r.name()) {
 			continue
 		}
-		rule, err := alarmrule.Parse(str(r.Composite.AlarmRule))
-		if err != nil {
-			continue
-		}
-		for _, ref := range rule.Alarms() {
-			if child := refName(sc, ref); slices.Contains(in.AlarmNames, child) {
+		for _, child := range r.children(sc) {
+			if slices.Contains(in.AlarmNames, child) {
 				return nil, validation("Alarm %s cannot be deleted because it is referenced by the composite alarm %s.", child, r.name())
 			}
 		}

@@ -430,8 +430,8 @@ func (e *evaluator) transition(sc scope, name, stamp string, to transitionTo) {
 			return nil
 		}
 		old = rec.state()
-		oldReason := str(stateReason(&rec))
-		oldData := str(stateReasonData(&rec))
+		st := rec.stateOf()
+		oldReason, oldData := str(*st.reason), str(*st.data)
 		if old == to.state {
 			return nil
 		}
@@ -477,20 +477,6 @@ func (e *evaluator) transition(sc scope, name, stamp string, to transitionTo) {
 	for _, parent := range e.parentsOf(sc, name, rec.arn()) {
 		e.evaluateComposite(sc, parent)
 	}
-}
-
-func stateReason(r *alarmRecord) *string {
-	if r.Metric != nil {
-		return r.Metric.StateReason
-	}
-	return r.Composite.StateReason
-}
-
-func stateReasonData(r *alarmRecord) *string {
-	if r.Metric != nil {
-		return r.Metric.StateReasonData
-	}
-	return r.Composite.StateReasonData
 }
 
 // parentsOf lists the composites whose rules name an alarm.
@@ -545,18 +531,11 @@ func (e *evaluator) evaluateComposite(sc scope, name string) {
 	var children []alarmrule.Child
 	for _, ref := range rule.Triggering(lookup) {
 		if child := states[ref]; child != nil {
-			children = append(children, alarmrule.Child{ARN: child.rec.arn(), State: child.rec.state(), Timestamp: deref(stateTimestamp(&child.rec))})
+			children = append(children, alarmrule.Child{ARN: child.rec.arn(), State: child.rec.state(), Timestamp: deref(*child.rec.stateOf().updated)})
 		}
 	}
 	reason, data := alarmrule.Reason(children)
 	e.transition(sc, name, "", transitionTo{state: state, reason: reason, data: data})
-}
-
-func stateTimestamp(r *alarmRecord) *time.Time {
-	if r.Metric != nil {
-		return r.Metric.StateUpdatedTimestamp
-	}
-	return r.Composite.StateUpdatedTimestamp
 }
 
 // wall measures how long evaluations take in real time, for the admin
