@@ -127,22 +127,19 @@ func (r *reconciler) pass() (busy bool) {
 			continue
 		}
 		sc := scope{account: parts[0], region: parts[1]}
-		if err := r.reconcile(sc, parts[2]); err != nil && r.ctx.Err() == nil {
+		moving, err := r.reconcile(sc, parts[2])
+		if err != nil && r.ctx.Err() == nil {
 			r.s.log().Error("autoscaling: reconciling a group", "group", parts[2], "err", err)
 		}
-		busy = busy || r.inTransition(sc, parts[2])
+		busy = busy || moving
 	}
 	return busy
 }
 
-// inTransition reports whether a group has instances Pending or
-// Terminating.
-func (r *reconciler) inTransition(sc scope, name string) bool {
-	var g groupRecord
-	if err := r.s.st.View(func(tx store.Tx) error { var err error; g, err = loadGroup(tx, sc, name); return err }); err != nil {
-		return false
-	}
-	return slices.ContainsFunc(g.Members, func(m member) bool { return m.Lifecycle == "Pending" || m.Lifecycle == "Terminating" })
+// inTransition reports whether any member is Pending or Terminating: a
+// pass should follow soon.
+func inTransition(members []member) bool {
+	return slices.ContainsFunc(members, func(m member) bool { return m.Lifecycle == "Pending" || m.Lifecycle == "Terminating" })
 }
 
 // observed is what EC2 says of a member.
@@ -198,10 +195,10 @@ func (r *reconciler) observe(sc scope, g groupRecord) (map[string]observed, erro
 }
 
 // reconcile takes one group toward its desired capacity.
-func (r *reconciler) reconcile(sc scope, name string) error {
+func (r *reconciler) reconcile(sc scope, name string) (busy bool, err error) {
 	var g groupRecord
 	var hooks []api.LifecycleHook
-	err := r.s.st.View(func(tx store.Tx) error {
+	err = r.s.st.View(func(tx store.Tx) error {
 		var err error
 		if g, err = loadGroup(tx, sc, name); err != nil {
 			return err
@@ -210,12 +207,12 @@ func (r *reconciler) reconcile(sc scope, name string) error {
 		return err
 	})
 	if err != nil {
-		return err
+		return false, err
 	}
 	launchHook, termHook := hookFor(hooks, launching), hookFor(hooks, terminating)
 	seen, err := r.observe(sc, g)
 	if err != nil {
-		return err
+		return false, err
 	}
 	now := r.s.now()
 	var acts []activityRecord
@@ -332,15 +329,10 @@ func (r *reconciler) reconcile(sc scope, name string) error {
 		changed = true
 	}
 	if !changed && !(g.Deleting && len(g.Members) == 0) {
-		return nil
+		return inTransition(g.Members), nil
 	}
 	deleted := false
-	defer func() {
-		if deleted {
-			r.s.groupDeleted(r.ctx, sc, name)
-		}
-	}()
-	return r.s.st.Update(func(tx store.Tx) error {
+	err = r.s.st.Update(func(tx store.Tx) error {
 		cur, err := loadGroup(tx, sc, name)
 		if err != nil {
 			return err
@@ -359,6 +351,10 @@ func (r *reconciler) reconcile(sc scope, name string) error {
 		cur.Members = mergeMembers(cur.Members, g.Members)
 		return putGroup(tx, sc, cur)
 	})
+	if deleted {
+		r.s.groupDeleted(r.ctx, sc, name)
+	}
+	return !deleted && inTransition(g.Members), err
 }
 
 // mergeMembers keeps the pass's view of the members, with the changes API
