@@ -42,7 +42,7 @@ func newActivity(g groupRecord, now time.Time, description, cause, status string
 
 // key orders a group's activities by start time.
 func (a activityRecord) key(sc scope) string {
-	return sc.key(a.Group + "/" + fmt.Sprintf("%020d", a.Start.UnixNano()) + "/" + a.ID)
+	return sc.Key(a.Group + "/" + fmt.Sprintf("%020d", a.Start.UnixNano()) + "/" + a.ID)
 }
 
 func putActivity(tx store.Tx, sc scope, a activityRecord) error {
@@ -76,9 +76,9 @@ func (a activityRecord) out() api.Activity {
 // first.
 func (s *Service) DescribeScalingActivities(ctx context.Context, in *api.DescribeScalingActivitiesType) (*api.ActivitiesType, error) {
 	sc := scopeOf(ctx)
-	prefix := sc.prefix()
+	prefix := sc.Prefix()
 	if in.AutoScalingGroupName != nil {
-		prefix = sc.key(*in.AutoScalingGroupName + "/")
+		prefix = sc.Key(*in.AutoScalingGroupName + "/")
 	}
 	var all []activityRecord
 	err := s.st.View(func(tx store.Tx) error {

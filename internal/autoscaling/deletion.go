@@ -41,7 +41,7 @@ func (s *Service) groupDeleted(ctx context.Context, sc scope, group string) {
 func deleteGroupRecords[T any](tx store.Tx, sc scope, bucket, group string, groupOf func(T) string) ([]T, error) {
 	var recs []T
 	var keys []string
-	err := tx.ForEach(bucket, sc.key(group+"/"), func(k string, decode func(any) error) error {
+	err := tx.ForEach(bucket, sc.Key(group+"/"), func(k string, decode func(any) error) error {
 		var r T
 		if err := decode(&r); err != nil {
 			return err

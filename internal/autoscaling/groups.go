@@ -90,7 +90,7 @@ func (s *Service) CreateAutoScalingGroup(ctx context.Context, in *api.CreateAuto
 		return nil, err
 	}
 	g.Zones = zones
-	g.ARN = arn.ARN{Partition: arn.Partition(sc.region), Service: "autoscaling", Region: sc.region, AccountID: sc.account,
+	g.ARN = arn.ARN{Partition: arn.Partition(sc.Region), Service: "autoscaling", Region: sc.Region, AccountID: sc.Account,
 		Resource: "autoScalingGroup:" + awsid.RequestID() + ":autoScalingGroupName/" + name}.String()
 	for _, t := range in.Tags {
 		g.Tags = append(g.Tags, tagOf(name, t))
@@ -100,13 +100,13 @@ func (s *Service) CreateAutoScalingGroup(ctx context.Context, in *api.CreateAuto
 	}
 	g.Cause = fmt.Sprintf("At %s a user request created an AutoScalingGroup changing the desired capacity from 0 to %d.", g.Created.Format(causeTime), desired)
 	err = s.st.Update(func(tx store.Tx) error {
-		if err := tx.Get(bucketGroups, sc.key(name), &groupRecord{}); err == nil {
+		if err := tx.Get(bucketGroups, sc.Key(name), &groupRecord{}); err == nil {
 			return alreadyExists("AutoScalingGroup by this name already exists - A group with the name %s already exists", name)
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		n := 0
-		if err := tx.ForEach(bucketGroups, sc.prefix(), func(string, func(any) error) error { n++; return nil }); err != nil {
+		if err := tx.ForEach(bucketGroups, sc.Prefix(), func(string, func(any) error) error { n++; return nil }); err != nil {
 			return err
 		}
 		if n >= maxGroups {
@@ -178,7 +178,7 @@ func (s *Service) checkSource(ctx context.Context, sc scope, g *groupRecord) err
 		if version == "" {
 			version = "$Default"
 		}
-		_, err := s.opts.Compute.DescribeLaunchTemplateVersions(sc.ctx(ctx), &ec2api.DescribeLaunchTemplateVersionsInput{
+		_, err := s.opts.Compute.DescribeLaunchTemplateVersions(sc.Context(ctx), &ec2api.DescribeLaunchTemplateVersionsInput{
 			LaunchTemplateId: spec.LaunchTemplateId, LaunchTemplateName: spec.LaunchTemplateName, Versions: []string{version}})
 		if err != nil {
 			what := "template name " + str(spec.LaunchTemplateName)
@@ -191,7 +191,7 @@ func (s *Service) checkSource(ctx context.Context, sc scope, g *groupRecord) err
 	}
 	if g.LaunchConfigurationName != "" {
 		return s.st.View(func(tx store.Tx) error {
-			err := tx.Get(bucketLaunchConfigs, sc.key(g.LaunchConfigurationName), &launchConfigRecord{})
+			err := tx.Get(bucketLaunchConfigs, sc.Key(g.LaunchConfigurationName), &launchConfigRecord{})
 			if errors.Is(err, store.ErrNotFound) {
 				return validation("Launch configuration name not found - Launch configuration %s not found", g.LaunchConfigurationName)
 			}
@@ -210,7 +210,7 @@ func (s *Service) resolveZones(ctx context.Context, sc scope, azs []string, vpcZ
 			subnets = append(subnets, id)
 		}
 	}
-	c := sc.ctx(ctx)
+	c := sc.Context(ctx)
 	if len(subnets) > 0 {
 		var out []zone
 		for _, id := range subnets {
@@ -349,7 +349,7 @@ func (s *Service) DeleteAutoScalingGroup(ctx context.Context, in *api.DeleteAuto
 		}
 		if len(g.Members) == 0 {
 			gone = true
-			return tx.Delete(bucketGroups, sc.key(name))
+			return tx.Delete(bucketGroups, sc.Key(name))
 		}
 		if !deref(in.ForceDelete) {
 			return inUse("You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group.")
@@ -372,7 +372,7 @@ func (s *Service) DeleteAutoScalingGroup(ctx context.Context, in *api.DeleteAuto
 func (s *Service) listGroups(sc scope) ([]groupRecord, error) {
 	var out []groupRecord
 	err := s.st.View(func(tx store.Tx) error {
-		return tx.ForEach(bucketGroups, sc.prefix(), func(_ string, decode func(any) error) error {
+		return tx.ForEach(bucketGroups, sc.Prefix(), func(_ string, decode func(any) error) error {
 			var g groupRecord
 			if err := decode(&g); err != nil {
 				return err
@@ -590,7 +590,7 @@ func (s *Service) inCooldown(g groupRecord) bool {
 func findMember(tx store.Tx, sc scope, id string) (groupRecord, int, error) {
 	var found groupRecord
 	idx := -1
-	err := tx.ForEach(bucketGroups, sc.prefix(), func(_ string, decode func(any) error) error {
+	err := tx.ForEach(bucketGroups, sc.Prefix(), func(_ string, decode func(any) error) error {
 		if idx >= 0 {
 			return nil
 		}
@@ -757,10 +757,10 @@ func (s *Service) DescribeAccountLimits(ctx context.Context, _ *api.DescribeAcco
 	sc := scopeOf(ctx)
 	groups, configs := 0, 0
 	err := s.st.View(func(tx store.Tx) error {
-		if err := tx.ForEach(bucketGroups, sc.prefix(), func(string, func(any) error) error { groups++; return nil }); err != nil {
+		if err := tx.ForEach(bucketGroups, sc.Prefix(), func(string, func(any) error) error { groups++; return nil }); err != nil {
 			return err
 		}
-		return tx.ForEach(bucketLaunchConfigs, sc.prefix(), func(string, func(any) error) error { configs++; return nil })
+		return tx.ForEach(bucketLaunchConfigs, sc.Prefix(), func(string, func(any) error) error { configs++; return nil })
 	})
 	if err != nil {
 		return nil, err

@@ -25,7 +25,7 @@ const (
 	globalTimeoutTimes = 100
 )
 
-func hookKey(sc scope, group, name string) string { return sc.key(group + "/" + name) }
+func hookKey(sc scope, group, name string) string { return sc.Key(group + "/" + name) }
 
 // PutLifecycleHook creates or replaces a lifecycle hook.
 func (s *Service) PutLifecycleHook(ctx context.Context, in *api.PutLifecycleHookType) (*api.PutLifecycleHookOutput, error) {
@@ -92,7 +92,7 @@ func hookOf(group string, spec api.LifecycleHookSpecification) (api.LifecycleHoo
 
 func putHook(tx store.Tx, sc scope, h api.LifecycleHook) error {
 	n := 0
-	err := tx.ForEach(bucketHooks, sc.key(str(h.AutoScalingGroupName)+"/"), func(k string, _ func(any) error) error {
+	err := tx.ForEach(bucketHooks, sc.Key(str(h.AutoScalingGroupName)+"/"), func(k string, _ func(any) error) error {
 		if k != hookKey(sc, str(h.AutoScalingGroupName), str(h.LifecycleHookName)) {
 			n++
 		}
@@ -110,7 +110,7 @@ func putHook(tx store.Tx, sc scope, h api.LifecycleHook) error {
 // groupHooks reads a group's hooks.
 func groupHooks(tx store.Tx, sc scope, group string) ([]api.LifecycleHook, error) {
 	var out []api.LifecycleHook
-	err := tx.ForEach(bucketHooks, sc.key(group+"/"), func(_ string, decode func(any) error) error {
+	err := tx.ForEach(bucketHooks, sc.Key(group+"/"), func(_ string, decode func(any) error) error {
 		var h api.LifecycleHook
 		if err := decode(&h); err != nil {
 			return err
@@ -277,7 +277,7 @@ func waitOutcome(m member, now time.Time) string {
 // state): InService while it launches or waits on a launch hook,
 // Terminated once it is on its way out; "" for an instance of no group.
 func (s *Service) TargetLifecycleState(account, region, instanceID string) string {
-	sc := scope{account: account, region: region}
+	sc := scope{Account: account, Region: region}
 	state := ""
 	_ = s.st.View(func(tx store.Tx) error {
 		g, i, err := findMember(tx, sc, instanceID)

@@ -41,7 +41,7 @@ func (s *Service) CreateLaunchConfiguration(ctx context.Context, in *api.CreateL
 		InstanceMonitoring: in.InstanceMonitoring, EbsOptimized: ptr(deref(in.EbsOptimized)), MetadataOptions: in.MetadataOptions,
 		SpotPrice: in.SpotPrice, PlacementTenancy: in.PlacementTenancy, KernelId: in.KernelId, RamdiskId: in.RamdiskId,
 		ClassicLinkVPCSecurityGroups: []string{},
-		LaunchConfigurationARN: ptr(arn.ARN{Partition: arn.Partition(sc.region), Service: "autoscaling", Region: sc.region, AccountID: sc.account,
+		LaunchConfigurationARN: ptr(arn.ARN{Partition: arn.Partition(sc.Region), Service: "autoscaling", Region: sc.Region, AccountID: sc.Account,
 			Resource: "launchConfiguration:" + awsid.RequestID() + ":launchConfigurationName/" + name}.String()),
 	}
 	if lc.InstanceMonitoring == nil {
@@ -57,19 +57,19 @@ func (s *Service) CreateLaunchConfiguration(ctx context.Context, in *api.CreateL
 		lc.RamdiskId = ptr("")
 	}
 	err := s.st.Update(func(tx store.Tx) error {
-		if err := tx.Get(bucketLaunchConfigs, sc.key(name), &launchConfigRecord{}); err == nil {
+		if err := tx.Get(bucketLaunchConfigs, sc.Key(name), &launchConfigRecord{}); err == nil {
 			return alreadyExists("Launch Configuration by this name already exists - A launch configuration already exists with the name %s", name)
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		n := 0
-		if err := tx.ForEach(bucketLaunchConfigs, sc.prefix(), func(string, func(any) error) error { n++; return nil }); err != nil {
+		if err := tx.ForEach(bucketLaunchConfigs, sc.Prefix(), func(string, func(any) error) error { n++; return nil }); err != nil {
 			return err
 		}
 		if n >= maxLaunchConfigs {
 			return awserrLimit("You have reached your quota of %d launch configurations.", maxLaunchConfigs)
 		}
-		return tx.Put(bucketLaunchConfigs, sc.key(name), launchConfigRecord{Config: lc, Created: now})
+		return tx.Put(bucketLaunchConfigs, sc.Key(name), launchConfigRecord{Config: lc, Created: now})
 	})
 	if err != nil {
 		return nil, err
@@ -82,7 +82,7 @@ func (s *Service) DescribeLaunchConfigurations(ctx context.Context, in *api.Laun
 	sc := scopeOf(ctx)
 	var all []api.LaunchConfiguration
 	err := s.st.View(func(tx store.Tx) error {
-		return tx.ForEach(bucketLaunchConfigs, sc.prefix(), func(_ string, decode func(any) error) error {
+		return tx.ForEach(bucketLaunchConfigs, sc.Prefix(), func(_ string, decode func(any) error) error {
 			var r launchConfigRecord
 			if err := decode(&r); err != nil {
 				return err
@@ -115,14 +115,14 @@ func (s *Service) DeleteLaunchConfiguration(ctx context.Context, in *api.LaunchC
 	sc := scopeOf(ctx)
 	name := str(in.LaunchConfigurationName)
 	err := s.st.Update(func(tx store.Tx) error {
-		if err := tx.Get(bucketLaunchConfigs, sc.key(name), &launchConfigRecord{}); err != nil {
+		if err := tx.Get(bucketLaunchConfigs, sc.Key(name), &launchConfigRecord{}); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return validation("Launch configuration name not found - Launch configuration %s not found", name)
 			}
 			return err
 		}
 		used := false
-		err := tx.ForEach(bucketGroups, sc.prefix(), func(_ string, decode func(any) error) error {
+		err := tx.ForEach(bucketGroups, sc.Prefix(), func(_ string, decode func(any) error) error {
 			var g groupRecord
 			if err := decode(&g); err != nil {
 				return err
@@ -136,7 +136,7 @@ func (s *Service) DeleteLaunchConfiguration(ctx context.Context, in *api.LaunchC
 		if used {
 			return inUse("Cannot delete launch configuration %s because it is attached to AutoScalingGroup", name)
 		}
-		return tx.Delete(bucketLaunchConfigs, sc.key(name))
+		return tx.Delete(bucketLaunchConfigs, sc.Key(name))
 	})
 	if err != nil {
 		return nil, err

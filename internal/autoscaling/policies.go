@@ -45,7 +45,7 @@ type policyRecord struct {
 	LowAlarm  string `json:"lowAlarm,omitempty"`
 }
 
-func policyKey(sc scope, group, name string) string { return sc.key(group + "/" + name) }
+func policyKey(sc scope, group, name string) string { return sc.Key(group + "/" + name) }
 
 // PutScalingPolicy creates or replaces a simple, step or target tracking
 // policy. A target tracking policy creates its two CloudWatch alarms.
@@ -79,7 +79,7 @@ func (s *Service) PutScalingPolicy(ctx context.Context, in *api.PutScalingPolicy
 	}
 	policyARN := str(old.Policy.PolicyARN)
 	if !hadOld {
-		policyARN = arn.ARN{Partition: arn.Partition(sc.region), Service: "autoscaling", Region: sc.region, AccountID: sc.account,
+		policyARN = arn.ARN{Partition: arn.Partition(sc.Region), Service: "autoscaling", Region: sc.Region, AccountID: sc.Account,
 			Resource: "scalingPolicy:" + awsid.RequestID() + ":autoScalingGroupName/" + group + ":policyName/" + name}.String()
 	}
 	p := api.ScalingPolicy{
@@ -208,11 +208,11 @@ func (s *Service) createTrackingAlarms(ctx context.Context, sc scope, g groupRec
 		for k, v := range a.Dimensions {
 			in.Dimensions = append(in.Dimensions, cwapi.Dimension{Name: ptr(k), Value: ptr(v)})
 		}
-		if _, err := s.opts.Alarms.PutMetricAlarm(sc.ctx(ctx), in); err != nil {
+		if _, err := s.opts.Alarms.PutMetricAlarm(sc.Context(ctx), in); err != nil {
 			return nil, "", "", fmt.Errorf("creating alarm %s: %w", a.Name, err)
 		}
-		alarms = append(alarms, api.Alarm{AlarmName: ptr(a.Name), AlarmARN: ptr(arn.ARN{Partition: arn.Partition(sc.region), Service: "cloudwatch",
-			Region: sc.region, AccountID: sc.account, Resource: "alarm:" + a.Name}.String())})
+		alarms = append(alarms, api.Alarm{AlarmName: ptr(a.Name), AlarmARN: ptr(arn.ARN{Partition: arn.Partition(sc.Region), Service: "cloudwatch",
+			Region: sc.Region, AccountID: sc.Account, Resource: "alarm:" + a.Name}.String())})
 		if a.High {
 			high = a.Name
 		} else {
@@ -230,7 +230,7 @@ func (s *Service) deletePolicyAlarms(ctx context.Context, sc scope, r policyReco
 	if len(names) == 0 || s.opts.Alarms == nil {
 		return
 	}
-	if _, err := s.opts.Alarms.DeleteAlarms(sc.ctx(ctx), &cwapi.DeleteAlarmsInput{AlarmNames: names}); err != nil {
+	if _, err := s.opts.Alarms.DeleteAlarms(sc.Context(ctx), &cwapi.DeleteAlarmsInput{AlarmNames: names}); err != nil {
 		s.log().Warn("autoscaling: deleting a policy's alarms", "policy", str(r.Policy.PolicyName), "err", err)
 	}
 }
@@ -238,9 +238,9 @@ func (s *Service) deletePolicyAlarms(ctx context.Context, sc scope, r policyReco
 // DescribePolicies lists policies by group, names and types.
 func (s *Service) DescribePolicies(ctx context.Context, in *api.DescribePoliciesType) (*api.PoliciesType, error) {
 	sc := scopeOf(ctx)
-	prefix := sc.prefix()
+	prefix := sc.Prefix()
 	if in.AutoScalingGroupName != nil {
-		prefix = sc.key(*in.AutoScalingGroupName + "/")
+		prefix = sc.Key(*in.AutoScalingGroupName + "/")
 	}
 	var all []policyRecord
 	err := s.st.View(func(tx store.Tx) error {
@@ -297,7 +297,7 @@ func (s *Service) findPolicy(sc scope, group, nameOrARN string) (policyRecord, s
 	var found policyRecord
 	var key string
 	err := s.st.View(func(tx store.Tx) error {
-		return tx.ForEach(bucketPolicies, sc.prefix(), func(k string, decode func(any) error) error {
+		return tx.ForEach(bucketPolicies, sc.Prefix(), func(k string, decode func(any) error) error {
 			var r policyRecord
 			if err := decode(&r); err != nil {
 				return err
@@ -346,7 +346,7 @@ func (s *Service) ExecutePolicy(ctx context.Context, in *api.ExecutePolicyType) 
 // ExecuteAlarmAction runs the policy an alarm action names: how
 // CloudWatch scales a group.
 func (s *Service) ExecuteAlarmAction(ctx context.Context, account, region, policyARN string, t Trigger) error {
-	sc := scope{account: account, region: region}
+	sc := scope{Account: account, Region: region}
 	r, _, err := s.findPolicy(sc, "", policyARN)
 	if err != nil {
 		return err

@@ -126,7 +126,7 @@ func (r *reconciler) pass() (busy bool) {
 		if len(parts) != 3 {
 			continue
 		}
-		sc := scope{account: parts[0], region: parts[1]}
+		sc := scope{Account: parts[0], Region: parts[1]}
 		moving, err := r.reconcile(sc, parts[2])
 		if err != nil && r.ctx.Err() == nil {
 			r.s.log().Error("autoscaling: reconciling a group", "group", parts[2], "err", err)
@@ -158,7 +158,7 @@ func (r *reconciler) observe(sc scope, g groupRecord) (map[string]observed, erro
 	for i, m := range g.Members {
 		ids[i] = m.ID
 	}
-	ctx := sc.ctx(r.ctx)
+	ctx := sc.Context(r.ctx)
 	// A filter rather than InstanceIds: an instance EC2 has forgotten is
 	// simply absent instead of failing the call.
 	res, err := r.s.opts.Compute.DescribeInstances(ctx, &ec2api.DescribeInstancesInput{Filters: []ec2api.Filter{{Name: ptr("instance-id"), Values: ids}}})
@@ -318,7 +318,7 @@ func (r *reconciler) reconcile(sc scope, name string) (busy bool, err error) {
 		changed = changed || len(victims) > 0
 	}
 	if len(terminate) > 0 {
-		if _, err := r.s.opts.Compute.TerminateInstances(sc.ctx(r.ctx), &ec2api.TerminateInstancesInput{InstanceIds: terminate}); err != nil {
+		if _, err := r.s.opts.Compute.TerminateInstances(sc.Context(r.ctx), &ec2api.TerminateInstancesInput{InstanceIds: terminate}); err != nil {
 			r.s.log().Warn("autoscaling: terminating instances", "group", g.Name, "err", err)
 		}
 	}
@@ -344,7 +344,7 @@ func (r *reconciler) reconcile(sc scope, name string) (busy bool, err error) {
 		}
 		if g.Deleting && len(g.Members) == 0 {
 			deleted = true
-			return tx.Delete(bucketGroups, sc.key(name))
+			return tx.Delete(bucketGroups, sc.Key(name))
 		}
 		// What API calls changed meanwhile (desired capacity and its
 		// cause, bounds, settings) stays; the members are the pass's.
@@ -389,7 +389,7 @@ func (r *reconciler) finishActivity(sc scope, g groupRecord, id string, now time
 	err := r.s.st.Update(func(tx store.Tx) error {
 		var found *activityRecord
 		var key string
-		err := tx.ForEach(bucketActivities, sc.key(g.Name+"/"), func(k string, decode func(any) error) error {
+		err := tx.ForEach(bucketActivities, sc.Key(g.Name+"/"), func(k string, decode func(any) error) error {
 			var a activityRecord
 			if err := decode(&a); err != nil {
 				return err
@@ -431,7 +431,7 @@ func (r *reconciler) launch(sc scope, g *groupRecord, n, capacity int, now time.
 		in, err := r.runInput(sc, *g, az, count)
 		var insts []ec2api.Instance
 		if err == nil {
-			insts, err = r.s.opts.Compute.LaunchForGroup(r.ctx, sc.account, sc.region, g.Name, in, count)
+			insts, err = r.s.opts.Compute.LaunchForGroup(r.ctx, sc.Account, sc.Region, g.Name, in, count)
 		}
 		if err != nil {
 			a := newActivity(*g, now, "Launching a new EC2 instance.  Status Reason: "+err.Error(),
@@ -511,7 +511,7 @@ func (r *reconciler) runInput(sc scope, g groupRecord, az string, count int) (*e
 		return in, nil
 	}
 	var lc launchConfigRecord
-	if err := r.s.st.View(func(tx store.Tx) error { return tx.Get(bucketLaunchConfigs, sc.key(g.LaunchConfigurationName), &lc) }); err != nil {
+	if err := r.s.st.View(func(tx store.Tx) error { return tx.Get(bucketLaunchConfigs, sc.Key(g.LaunchConfigurationName), &lc) }); err != nil {
 		return nil, fmt.Errorf("launch configuration %s: %w", g.LaunchConfigurationName, err)
 	}
 	c := lc.Config

@@ -119,7 +119,7 @@ func (g *groupRecord) capacity() int {
 
 func loadGroup(tx store.Tx, sc scope, name string) (groupRecord, error) {
 	var g groupRecord
-	err := tx.Get(bucketGroups, sc.key(name), &g)
+	err := tx.Get(bucketGroups, sc.Key(name), &g)
 	if errors.Is(err, store.ErrNotFound) {
 		return g, validation("AutoScalingGroup name not found - AutoScalingGroup '%s' not found", name)
 	}
@@ -127,5 +127,5 @@ func loadGroup(tx store.Tx, sc scope, name string) (groupRecord, error) {
 }
 
 func putGroup(tx store.Tx, sc scope, g groupRecord) error {
-	return tx.Put(bucketGroups, sc.key(g.Name), g)
+	return tx.Put(bucketGroups, sc.Key(g.Name), g)
 }

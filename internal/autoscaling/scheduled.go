@@ -65,7 +65,7 @@ type scheduledRecord struct {
 	Last time.Time `json:"last"`
 }
 
-func scheduledKey(sc scope, group, name string) string { return sc.key(group + "/" + name) }
+func scheduledKey(sc scope, group, name string) string { return sc.Key(group + "/" + name) }
 
 // due is when the scheduler next has something to do with the action: run
 // it, or, once a recurrence has no run left, forget it at its EndTime.
@@ -221,7 +221,7 @@ func (s *Service) putScheduled(tx store.Tx, sc scope, g groupRecord, req schedul
 	switch err := tx.Get(bucketScheduled, key, &r); {
 	case errors.Is(err, store.ErrNotFound):
 		n := 0
-		err := tx.ForEach(bucketScheduled, sc.key(g.Name+"/"), func(_ string, decode func(any) error) error {
+		err := tx.ForEach(bucketScheduled, sc.Key(g.Name+"/"), func(_ string, decode func(any) error) error {
 			var o scheduledRecord
 			if err := decode(&o); err != nil {
 				return err
@@ -237,7 +237,7 @@ func (s *Service) putScheduled(tx store.Tx, sc scope, g groupRecord, req schedul
 		if n >= maxScheduledPerGroup {
 			return awserrLimit("You have reached your quota of %d scheduled actions for Auto Scaling group %s.", maxScheduledPerGroup, g.Name)
 		}
-		r = scheduledRecord{Group: g.Name, Name: name, ARN: arn.ARN{Partition: arn.Partition(sc.region), Service: "autoscaling", Region: sc.region, AccountID: sc.account,
+		r = scheduledRecord{Group: g.Name, Name: name, ARN: arn.ARN{Partition: arn.Partition(sc.Region), Service: "autoscaling", Region: sc.Region, AccountID: sc.Account,
 			Resource: "scheduledUpdateGroupAction:" + awsid.RequestID() + ":autoScalingGroupName/" + g.Name + ":scheduledActionName/" + name}.String()}
 	case err != nil:
 		return err
@@ -326,9 +326,9 @@ func bound(p *int32) string {
 func (s *Service) DescribeScheduledActions(ctx context.Context, in *api.DescribeScheduledActionsType) (*api.ScheduledActionsType, error) {
 	sc := scopeOf(ctx)
 	group := str(in.AutoScalingGroupName)
-	prefix := sc.prefix()
+	prefix := sc.Prefix()
 	if group != "" {
-		prefix = sc.key(group + "/")
+		prefix = sc.Key(group + "/")
 	}
 	var all []scheduledRecord
 	err := s.st.View(func(tx store.Tx) error {
@@ -466,7 +466,7 @@ func (s *Service) runScheduled(sc scope, key string, now time.Time) (bool, error
 			return tx.Delete(bucketScheduled, key)
 		}
 		var g groupRecord
-		if err := tx.Get(bucketGroups, sc.key(r.Group), &g); errors.Is(err, store.ErrNotFound) {
+		if err := tx.Get(bucketGroups, sc.Key(r.Group), &g); errors.Is(err, store.ErrNotFound) {
 			return tx.Delete(bucketScheduled, key) // the group is gone
 		} else if err != nil {
 			return err
@@ -654,7 +654,7 @@ func (c *scheduler) scan(now time.Time) (due []dueAction, next time.Time, err er
 			switch at := r.due(); {
 			case at.IsZero():
 			case !at.After(now):
-				due = append(due, dueAction{scope{account: parts[0], region: parts[1]}, key})
+				due = append(due, dueAction{scope{Account: parts[0], Region: parts[1]}, key})
 			case next.IsZero() || at.Before(next):
 				next = at
 			}

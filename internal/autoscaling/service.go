@@ -150,20 +150,9 @@ func (s *Service) Reset(context.Context) error {
 }
 
 // scope is one account and region.
-type scope struct{ account, region string }
+type scope = service.Scope
 
-func scopeOf(ctx context.Context) scope {
-	r := service.RequestFrom(ctx)
-	return scope{account: r.AccountID, region: r.Region}
-}
-
-func (sc scope) key(name string) string { return sc.account + "/" + sc.region + "/" + name }
-func (sc scope) prefix() string         { return sc.account + "/" + sc.region + "/" }
-
-// ctx is a context that carries the scope to EC2.
-func (sc scope) ctx(parent context.Context) context.Context {
-	return service.WithRequest(parent, service.Request{AccountID: sc.account, Region: sc.region})
-}
+func scopeOf(ctx context.Context) scope { return service.ScopeOf(ctx) }
 
 func (s *Service) log() *slog.Logger { return s.opts.Logger }
 

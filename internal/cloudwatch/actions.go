@@ -133,7 +133,7 @@ func (s *Service) runAction(ctx context.Context, sc scope, rec alarmRecord, acti
 		if acts.Instances == nil {
 			return nil, errNotServed
 		}
-		return nil, acts.Instances.AlarmAction(ctx, sc.account, sc.region, id, verb)
+		return nil, acts.Instances.AlarmAction(ctx, sc.Account, sc.Region, id, verb)
 	case "lambda":
 		if acts.Functions == nil {
 			return nil, errNotServed
@@ -156,8 +156,8 @@ func cwTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000
 // snsMessage is the notification CloudWatch publishes to an SNS topic.
 func snsMessage(sc scope, rec alarmRecord, ev AlarmEvent) map[string]any {
 	m := map[string]any{
-		"AlarmName": ev.AlarmName, "AWSAccountId": sc.account, "NewStateValue": ev.State, "NewStateReason": ev.Reason,
-		"StateChangeTime": cwTime(ev.Time), "Region": sc.region, "AlarmArn": ev.AlarmARN, "OldStateValue": ev.OldState,
+		"AlarmName": ev.AlarmName, "AWSAccountId": sc.Account, "NewStateValue": ev.State, "NewStateReason": ev.Reason,
+		"StateChangeTime": cwTime(ev.Time), "Region": sc.Region, "AlarmArn": ev.AlarmARN, "OldStateValue": ev.OldState,
 		"OKActions": rec.actionsFor("OK"), "AlarmActions": rec.actionsFor("ALARM"), "InsufficientDataActions": rec.actionsFor("INSUFFICIENT_DATA"),
 	}
 	if a := rec.Metric; a != nil {
@@ -212,7 +212,7 @@ func lambdaPayload(sc scope, rec alarmRecord, ev AlarmEvent) map[string]any {
 		config["alarmRule"] = rec.Composite.AlarmRule
 	}
 	return map[string]any{
-		"source": "aws.cloudwatch", "alarmArn": ev.AlarmARN, "accountId": sc.account, "time": cwTime(ev.Time), "region": sc.region,
+		"source": "aws.cloudwatch", "alarmArn": ev.AlarmARN, "accountId": sc.Account, "time": cwTime(ev.Time), "region": sc.Region,
 		"alarmData": map[string]any{
 			"alarmName":     ev.AlarmName,
 			"state":         map[string]any{"value": ev.State, "reason": ev.Reason, "timestamp": cwTime(ev.Time)},

@@ -120,7 +120,7 @@ func (r *alarmRecord) setState(state, reason, data string, now time.Time) {
 func (s *Service) putAlarm(tx store.Tx, sc scope, rec alarmRecord, tags []api.Tag, now time.Time) error {
 	name := rec.name()
 	var old alarmRecord
-	err := tx.Get(bucketAlarms, sc.key(name), &old)
+	err := tx.Get(bucketAlarms, sc.Key(name), &old)
 	created := errors.Is(err, store.ErrNotFound)
 	switch {
 	case err == nil && old.kind() != rec.kind():
@@ -138,7 +138,7 @@ func (s *Service) putAlarm(tx store.Tx, sc scope, rec alarmRecord, tags []api.Ta
 	default:
 		return err
 	}
-	if err := tx.Put(bucketAlarms, sc.key(name), rec); err != nil {
+	if err := tx.Put(bucketAlarms, sc.Key(name), rec); err != nil {
 		return err
 	}
 	return s.addHistory(tx, sc, configHistory(name, rec.kind(), created, rec.alarm(), now))
@@ -171,7 +171,7 @@ func isBand(op string) bool { return strings.Contains(op, "Lower") || strings.Co
 
 // alarmARN is an alarm's ARN.
 func alarmARN(sc scope, name string) string {
-	return arn.ARN{Partition: arn.Partition(sc.region), Service: "cloudwatch", Region: sc.region, AccountID: sc.account, Resource: "alarm:" + name}.String()
+	return arn.ARN{Partition: arn.Partition(sc.Region), Service: "cloudwatch", Region: sc.Region, AccountID: sc.Account, Resource: "alarm:" + name}.String()
 }
 
 // PutMetricAlarm creates or replaces a metric alarm. Replacing keeps the
@@ -347,8 +347,8 @@ func checkActions(sc scope, actions []string) error {
 		if err != nil {
 			return validation("Invalid arn syntax: %s", a)
 		}
-		if parsed.Region != sc.region {
-			return validation("Invalid region %s specified. Only %s is supported.", parsed.Region, sc.region)
+		if parsed.Region != sc.Region {
+			return validation("Invalid region %s specified. Only %s is supported.", parsed.Region, sc.Region)
 		}
 		switch parsed.Service {
 		case "automate":
@@ -401,7 +401,7 @@ func (s *Service) PutCompositeAlarm(ctx context.Context, in *api.PutCompositeAla
 				return validation("The composite alarm %s cannot reference itself.", name)
 			}
 			var c alarmRecord
-			if err := tx.Get(bucketAlarms, sc.key(child), &c); err != nil {
+			if err := tx.Get(bucketAlarms, sc.Key(child), &c); err != nil {
 				if errors.Is(err, store.ErrNotFound) {
 					return validation("Could not save the composite alarm as alarms [%s] in the alarm rule do not exist", child)
 				}
@@ -461,7 +461,7 @@ func (s *Service) reaches(tx store.Tx, sc scope, from, to string) bool {
 		}
 		seen[name] = true
 		var r alarmRecord
-		if tx.Get(bucketAlarms, sc.key(name), &r) != nil {
+		if tx.Get(bucketAlarms, sc.Key(name), &r) != nil {
 			return false
 		}
 		return slices.ContainsFunc(r.children(sc), walk)
@@ -476,7 +476,7 @@ func ruleMessage(err error) string { return err.Error() }
 func (s *Service) listAlarms(sc scope) ([]alarmRecord, error) {
 	var out []alarmRecord
 	err := s.st.View(func(tx store.Tx) error {
-		return tx.ForEach(bucketAlarms, sc.prefix(), func(_ string, decode func(any) error) error {
+		return tx.ForEach(bucketAlarms, sc.Prefix(), func(_ string, decode func(any) error) error {
 			var r alarmRecord
 			if err := decode(&r); err != nil {
 				return err
@@ -644,13 +644,13 @@ func (s *Service) DeleteAlarms(ctx context.Context, in *api.DeleteAlarmsInput) (
 	err = s.st.Update(func(tx store.Tx) error {
 		for _, name := range in.AlarmNames {
 			var r alarmRecord
-			if err := tx.Get(bucketAlarms, sc.key(name), &r); err != nil {
+			if err := tx.Get(bucketAlarms, sc.Key(name), &r); err != nil {
 				if errors.Is(err, store.ErrNotFound) {
 					continue
 				}
 				return err
 			}
-			if err := tx.Delete(bucketAlarms, sc.key(name)); err != nil {
+			if err := tx.Delete(bucketAlarms, sc.Key(name)); err != nil {
 				return err
 			}
 			deleted = append(deleted, name)
@@ -686,7 +686,7 @@ func (s *Service) SetAlarmState(ctx context.Context, in *api.SetAlarmStateInput)
 	sc := scopeOf(ctx)
 	err := s.st.View(func(tx store.Tx) error {
 		var r alarmRecord
-		if err := tx.Get(bucketAlarms, sc.key(*in.AlarmName), &r); err != nil {
+		if err := tx.Get(bucketAlarms, sc.Key(*in.AlarmName), &r); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return notFound("Alarm %s not found", *in.AlarmName)
 			}
@@ -723,7 +723,7 @@ func (s *Service) setActionsEnabled(ctx context.Context, names []string, on bool
 	err := s.st.Update(func(tx store.Tx) error {
 		for _, name := range names {
 			var r alarmRecord
-			if err := tx.Get(bucketAlarms, sc.key(name), &r); err != nil {
+			if err := tx.Get(bucketAlarms, sc.Key(name), &r); err != nil {
 				if errors.Is(err, store.ErrNotFound) {
 					continue
 				}
@@ -734,7 +734,7 @@ func (s *Service) setActionsEnabled(ctx context.Context, names []string, on bool
 			} else {
 				r.Composite.ActionsEnabled = &on
 			}
-			if err := tx.Put(bucketAlarms, sc.key(name), r); err != nil {
+			if err := tx.Put(bucketAlarms, sc.Key(name), r); err != nil {
 				return err
 			}
 		}

@@ -24,7 +24,7 @@ func BenchmarkGetMetricData1M(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	db := s.db(scope{account: "000000000000", region: "us-east-1"})
+	db := s.db(scope{Account: "000000000000", Region: "us-east-1"})
 	queries := make([]api.MetricDataQuery, metrics)
 	for m := range metrics {
 		name := fmt.Sprintf("m%03d", m)
@@ -65,7 +65,7 @@ func BenchmarkEvaluate10kAlarms(b *testing.B) {
 	for i := range alarms {
 		id := fmt.Sprintf("i-%05d", i)
 		for m := 1; m <= 5; m++ {
-			s.db(scope{account: "000000000000", region: "us-east-1"}).Put(
+			s.db(scope{Account: "000000000000", Region: "us-east-1"}).Put(
 				tsdb.NewMetric("AWS/EC2", "CPUUtilization", []tsdb.Dimension{{Name: "InstanceId", Value: id}}),
 				tsdb.Sample{Timestamp: t0.Add(-time.Duration(m) * time.Minute), StorageResolution: 60, Values: []float64{float64(i % 100)}}, t0)
 		}

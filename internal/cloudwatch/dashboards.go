@@ -53,7 +53,7 @@ func (s *Service) PutDashboard(ctx context.Context, in *api.PutDashboardInput) (
 	if err := checkDashboardBody(*in.DashboardBody); err != nil {
 		return nil, err
 	}
-	account := scopeOf(ctx).account
+	account := scopeOf(ctx).Account
 	now := s.now()
 	err := s.st.Update(func(tx store.Tx) error {
 		var old dashboardRecord
@@ -106,7 +106,7 @@ func (s *Service) GetDashboard(ctx context.Context, in *api.GetDashboardInput) (
 	if str(in.DashboardName) == "" {
 		return nil, missing("DashboardName")
 	}
-	account := scopeOf(ctx).account
+	account := scopeOf(ctx).Account
 	var rec dashboardRecord
 	err := s.st.View(func(tx store.Tx) error {
 		return tx.Get(bucketDashboards, dashboardKey(account, *in.DashboardName), &rec)
@@ -126,7 +126,7 @@ const listDashboardsPage = 1000
 
 // ListDashboards lists dashboards by name prefix.
 func (s *Service) ListDashboards(ctx context.Context, in *api.ListDashboardsInput) (*api.ListDashboardsOutput, error) {
-	account := scopeOf(ctx).account
+	account := scopeOf(ctx).Account
 	var all []dashboardRecord
 	err := s.st.View(func(tx store.Tx) error {
 		return tx.ForEach(bucketDashboards, account+"/", func(_ string, decode func(any) error) error {
@@ -166,7 +166,7 @@ func (s *Service) DeleteDashboards(ctx context.Context, in *api.DeleteDashboards
 	if len(in.DashboardNames) == 0 {
 		return nil, missing("DashboardNames")
 	}
-	account := scopeOf(ctx).account
+	account := scopeOf(ctx).Account
 	err := s.st.Update(func(tx store.Tx) error {
 		for _, name := range in.DashboardNames {
 			var r dashboardRecord

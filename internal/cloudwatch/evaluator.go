@@ -116,7 +116,7 @@ func (e *evaluator) loadAll() error {
 			}
 			account, region, _ := strings.Cut(key, "/")
 			region, _, _ = strings.Cut(region, "/")
-			alarms[key] = newCached(scope{account: account, region: region}, r)
+			alarms[key] = newCached(scope{Account: account, Region: region}, r)
 			return nil
 		})
 	})
@@ -152,7 +152,7 @@ func (e *evaluator) forgetAll() {
 
 // refresh re-reads one alarm after a handler changed or deleted it.
 func (e *evaluator) refresh(sc scope, name string) {
-	key := sc.key(name)
+	key := sc.Key(name)
 	var r alarmRecord
 	err := e.s.st.View(func(tx store.Tx) error { return tx.Get(bucketAlarms, key, &r) })
 	e.mu.Lock()
@@ -318,7 +318,7 @@ func (e *evaluator) repeatScaling(c *cachedAlarm, t time.Time, values []float64)
 		return
 	}
 	ev := AlarmEvent{
-		Account: c.sc.account, Region: c.sc.region, AlarmName: rec.name(), AlarmARN: rec.arn(),
+		Account: c.sc.Account, Region: c.sc.Region, AlarmName: rec.name(), AlarmARN: rec.arn(),
 		State: state, OldState: state, Reason: str(rec.Metric.StateReason), Time: t,
 		Threshold: deref(rec.Metric.Threshold), Values: values,
 	}
@@ -423,7 +423,7 @@ func (e *evaluator) transition(sc scope, name, stamp string, to transitionTo) {
 	var old string
 	changed := false
 	err := e.s.st.Update(func(tx store.Tx) error {
-		if err := tx.Get(bucketAlarms, sc.key(name), &rec); err != nil {
+		if err := tx.Get(bucketAlarms, sc.Key(name), &rec); err != nil {
 			return err
 		}
 		if stamp != "" && (rec.Metric == nil || cfgStamp(rec.Metric) != stamp) {
@@ -437,7 +437,7 @@ func (e *evaluator) transition(sc scope, name, stamp string, to transitionTo) {
 		}
 		rec.setState(to.state, to.reason, to.data, now)
 		changed = true
-		if err := tx.Put(bucketAlarms, sc.key(name), rec); err != nil {
+		if err := tx.Put(bucketAlarms, sc.Key(name), rec); err != nil {
 			return err
 		}
 		return e.s.addHistory(tx, sc, api.AlarmHistoryItem{
@@ -460,11 +460,11 @@ func (e *evaluator) transition(sc scope, name, stamp string, to transitionTo) {
 	e.refresh(sc, name)
 	if rec.actionsEnabled() {
 		ev := AlarmEvent{
-			Account: sc.account, Region: sc.region, AlarmName: name, AlarmARN: rec.arn(),
+			Account: sc.Account, Region: sc.Region, AlarmName: name, AlarmARN: rec.arn(),
 			State: to.state, OldState: old, Reason: to.reason, Time: now, Threshold: to.threshold, Values: to.values,
 		}
 		e.mu.Lock()
-		if c := e.alarms[sc.key(name)]; c != nil && hasScalingAction(rec.actionsFor(to.state)) {
+		if c := e.alarms[sc.Key(name)]; c != nil && hasScalingAction(rec.actionsFor(to.state)) {
 			c.lastScaling = now
 		}
 		e.mu.Unlock()
@@ -502,7 +502,7 @@ func (e *evaluator) parentsOf(sc scope, name, alarmARN string) []string {
 // when the rule is true, OK when it is false.
 func (e *evaluator) evaluateComposite(sc scope, name string) {
 	e.mu.Lock()
-	c := e.alarms[sc.key(name)]
+	c := e.alarms[sc.Key(name)]
 	if c == nil || c.rule == nil {
 		e.mu.Unlock()
 		return
@@ -510,7 +510,7 @@ func (e *evaluator) evaluateComposite(sc scope, name string) {
 	rule := c.rule
 	states := map[string]*cachedAlarm{}
 	for _, ref := range rule.Alarms() {
-		states[ref] = e.alarms[sc.key(refName(sc, ref))]
+		states[ref] = e.alarms[sc.Key(refName(sc, ref))]
 	}
 	current := c.rec.state()
 	e.mu.Unlock()

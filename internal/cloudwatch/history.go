@@ -26,7 +26,7 @@ var historySeq atomic.Uint64
 
 // historyKey is the store key of a history item.
 func historyKey(sc scope, at time.Time) string {
-	return sc.key(fmt.Sprintf("%020d/%010d", at.UnixNano(), historySeq.Add(1)))
+	return sc.Key(fmt.Sprintf("%020d/%010d", at.UnixNano(), historySeq.Add(1)))
 }
 
 // addHistory records a history item in tx.
@@ -66,7 +66,7 @@ func (s *Service) DescribeAlarmHistory(ctx context.Context, in *api.DescribeAlar
 	var items []keyed
 	sc := scopeOf(ctx)
 	err := s.st.View(func(tx store.Tx) error {
-		return tx.ForEach(bucketHistory, sc.prefix(), func(key string, decode func(any) error) error {
+		return tx.ForEach(bucketHistory, sc.Prefix(), func(key string, decode func(any) error) error {
 			var it api.AlarmHistoryItem
 			if err := decode(&it); err != nil {
 				return err
@@ -81,7 +81,7 @@ func (s *Service) DescribeAlarmHistory(ctx context.Context, in *api.DescribeAlar
 			default:
 				// Pages follow the order asked for: descending keys
 				// count down from the largest time.
-				k := key[len(sc.prefix()):]
+				k := key[len(sc.Prefix()):]
 				if descending {
 					k = fmt.Sprintf("%020d", math.MaxInt64-ts.UnixNano()) + k[20:]
 				}

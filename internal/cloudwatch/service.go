@@ -135,18 +135,9 @@ func (s *Service) Reset(context.Context) error {
 }
 
 // scope is one account and region: CloudWatch's data is regional.
-type scope struct{ account, region string }
+type scope = service.Scope
 
-func scopeOf(ctx context.Context) scope {
-	r := service.RequestFrom(ctx)
-	return scope{account: r.AccountID, region: r.Region}
-}
-
-// key is the store key of name in this scope.
-func (sc scope) key(name string) string { return sc.account + "/" + sc.region + "/" + name }
-
-// prefix is the store key prefix of this scope.
-func (sc scope) prefix() string { return sc.account + "/" + sc.region + "/" }
+func scopeOf(ctx context.Context) scope { return service.ScopeOf(ctx) }
 
 // db returns the scope's datapoints, creating them on first use.
 func (s *Service) db(sc scope) *tsdb.DB {
@@ -181,7 +172,7 @@ func (s *Service) allDBs() map[scope]*tsdb.DB {
 // Publish stores built-in metrics of other services (metrics.Sink). They
 // are trusted: AWS/ namespaces are theirs to use.
 func (s *Service) Publish(_ context.Context, account, region string, data []metrics.Datum) error {
-	db := s.db(scope{account: account, region: region})
+	db := s.db(scope{Account: account, Region: region})
 	now := s.clk.Now()
 	for _, d := range data {
 		dims := make([]tsdb.Dimension, 0, len(d.Dimensions))
@@ -223,7 +214,7 @@ func (s *Service) loadSnapshots() error {
 			if err := db.UnmarshalBinary(snap.Data); err != nil {
 				return errors.Join(errors.New("cloudwatch: reading saved datapoints of "+key), err)
 			}
-			s.dbs[scope{account: snap.Account, region: snap.Region}] = db
+			s.dbs[scope{Account: snap.Account, Region: snap.Region}] = db
 			return nil
 		})
 	})
@@ -240,7 +231,7 @@ func (s *Service) saveSnapshots() error {
 			if err != nil {
 				return err
 			}
-			if err := tx.Put(bucketMetrics, sc.key("datapoints"), snapshot{Account: sc.account, Region: sc.region, Data: data}); err != nil {
+			if err := tx.Put(bucketMetrics, sc.Key("datapoints"), snapshot{Account: sc.Account, Region: sc.Region, Data: data}); err != nil {
 				return err
 			}
 		}

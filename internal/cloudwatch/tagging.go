@@ -37,12 +37,12 @@ func (s *Service) withTags(ctx context.Context, resourceARN string, write bool, 
 		run = s.st.Update
 	}
 	if name, ok := strings.CutPrefix(a.Resource, "alarm:"); ok {
-		if a.Region != sc.region || a.AccountID != sc.account {
+		if a.Region != sc.Region || a.AccountID != sc.Account {
 			return gone
 		}
 		return run(func(tx store.Tx) error {
 			var r alarmRecord
-			if err := tx.Get(bucketAlarms, sc.key(name), &r); err != nil {
+			if err := tx.Get(bucketAlarms, sc.Key(name), &r); err != nil {
 				if errors.Is(err, store.ErrNotFound) {
 					return gone
 				}
@@ -51,13 +51,13 @@ func (s *Service) withTags(ctx context.Context, resourceARN string, write bool, 
 			if err := change(&r.Tags); err != nil || !write {
 				return err
 			}
-			return tx.Put(bucketAlarms, sc.key(name), r)
+			return tx.Put(bucketAlarms, sc.Key(name), r)
 		})
 	}
-	if name, ok := strings.CutPrefix(a.Resource, "dashboard/"); ok && a.AccountID == sc.account {
+	if name, ok := strings.CutPrefix(a.Resource, "dashboard/"); ok && a.AccountID == sc.Account {
 		return run(func(tx store.Tx) error {
 			var r dashboardRecord
-			if err := tx.Get(bucketDashboards, dashboardKey(sc.account, name), &r); err != nil {
+			if err := tx.Get(bucketDashboards, dashboardKey(sc.Account, name), &r); err != nil {
 				if errors.Is(err, store.ErrNotFound) {
 					return gone
 				}
@@ -66,7 +66,7 @@ func (s *Service) withTags(ctx context.Context, resourceARN string, write bool, 
 			if err := change(&r.Tags); err != nil || !write {
 				return err
 			}
-			return tx.Put(bucketDashboards, dashboardKey(sc.account, name), r)
+			return tx.Put(bucketDashboards, dashboardKey(sc.Account, name), r)
 		})
 	}
 	return gone

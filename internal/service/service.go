@@ -92,3 +92,25 @@ func RequestFrom(ctx context.Context) Request {
 	}
 	return r
 }
+
+// Scope is the account and region a regional service keys its records
+// by.
+type Scope struct{ Account, Region string }
+
+// ScopeOf is the scope of the request in ctx.
+func ScopeOf(ctx context.Context) Scope {
+	r := RequestFrom(ctx)
+	return Scope{Account: r.AccountID, Region: r.Region}
+}
+
+// Key is the store key of name in the scope: "account/region/name".
+func (sc Scope) Key(name string) string { return sc.Prefix() + name }
+
+// Prefix is the key prefix of every record of the scope.
+func (sc Scope) Prefix() string { return sc.Account + "/" + sc.Region + "/" }
+
+// Context is parent carrying the scope as its request, for calls into
+// another service on the scope's behalf.
+func (sc Scope) Context(parent context.Context) context.Context {
+	return WithRequest(parent, Request{AccountID: sc.Account, Region: sc.Region})
+}
