@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os/exec"
@@ -12,21 +11,7 @@ import (
 
 // asCall sends one Auto Scaling query request and returns the body.
 func asCall(client *http.Client, base string, params url.Values) (string, error) {
-	params.Set("Version", "2011-01-01")
-	req, err := newRequest(base, call{service: "autoscaling", body: params.Encode()})
-	if err != nil {
-		return "", err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		return "", fmt.Errorf("%s: HTTP %d: %.300s", params.Get("Action"), resp.StatusCode, b)
-	}
-	return string(b), err
+	return queryCall(client, base, "autoscaling", "2011-01-01", params)
 }
 
 // runAutoScaling prints the Auto Scaling figures on a fresh nephele: how

@@ -27,8 +27,14 @@ var (
 
 // ec2Call sends one signed EC2 query call and returns the body.
 func ec2Call(client *http.Client, base string, params url.Values) (string, error) {
-	params.Set("Version", "2016-11-15")
-	req, err := newRequest(base, call{service: "ec2", body: params.Encode()})
+	return queryCall(client, base, "ec2", "2016-11-15", params)
+}
+
+// queryCall sends one query-protocol request of a service and API version
+// and returns the body; an answer other than 200 is an error.
+func queryCall(client *http.Client, base, service, version string, params url.Values) (string, error) {
+	params.Set("Version", version)
+	req, err := newRequest(base, call{service: service, body: params.Encode()})
 	if err != nil {
 		return "", err
 	}
