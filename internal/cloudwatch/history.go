@@ -47,13 +47,9 @@ func (s *Service) DescribeAlarmHistory(ctx context.Context, in *api.DescribeAlar
 	if t := str(in.HistoryItemType); t != "" && !slices.Contains([]string{"ConfigurationUpdate", "StateUpdate", "Action", "AlarmContributorStateUpdate", "AlarmContributorAction"}, t) {
 		return nil, invalidValue("The value %s for parameter HistoryItemType is invalid.", t)
 	}
-	descending := true
-	switch str(in.ScanBy) {
-	case "", "TimestampDescending":
-	case "TimestampAscending":
-		descending = false
-	default:
-		return nil, invalidValue("The value %s for parameter ScanBy is invalid.", str(in.ScanBy))
+	descending, err := scanDescending(in.ScanBy)
+	if err != nil {
+		return nil, err
 	}
 	types := map[string]bool{}
 	for _, t := range in.AlarmTypes {
@@ -65,7 +61,7 @@ func (s *Service) DescribeAlarmHistory(ctx context.Context, in *api.DescribeAlar
 	}
 	var items []keyed
 	sc := scopeOf(ctx)
-	err := s.st.View(func(tx store.Tx) error {
+	err = s.st.View(func(tx store.Tx) error {
 		return tx.ForEach(bucketHistory, sc.Prefix(), func(key string, decode func(any) error) error {
 			var it api.AlarmHistoryItem
 			if err := decode(&it); err != nil {

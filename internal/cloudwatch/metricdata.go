@@ -40,13 +40,9 @@ func (s *Service) GetMetricData(ctx context.Context, in *api.GetMetricDataInput)
 	if !in.StartTime.Before(*in.EndTime) {
 		return nil, invalidValue("The parameter StartTime must be less than the parameter EndTime.")
 	}
-	descending := true
-	switch str(in.ScanBy) {
-	case "", "TimestampDescending":
-	case "TimestampAscending":
-		descending = false
-	default:
-		return nil, invalidValue("The value %s for parameter ScanBy is invalid.", str(in.ScanBy))
+	descending, err := scanDescending(in.ScanBy)
+	if err != nil {
+		return nil, err
 	}
 	maxPoints := defaultMaxDatapoint
 	if in.MaxDatapoints != nil {
@@ -244,4 +240,16 @@ func statSeries(db *tsdb.DB, ms *api.MetricStat, label string, start, end, now t
 		}
 	}
 	return out
+}
+
+// scanDescending reads a ScanBy parameter: newest first unless
+// TimestampAscending.
+func scanDescending(scanBy *string) (bool, error) {
+	switch str(scanBy) {
+	case "", "TimestampDescending":
+		return true, nil
+	case "TimestampAscending":
+		return false, nil
+	}
+	return false, invalidValue("The value %s for parameter ScanBy is invalid.", str(scanBy))
 }
