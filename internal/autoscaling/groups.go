@@ -70,7 +70,7 @@ func (s *Service) CreateAutoScalingGroup(ctx context.Context, in *api.CreateAuto
 		DefaultCooldown: defaultCooldown, DefaultInstanceWarmup: in.DefaultInstanceWarmup,
 		HealthCheckType: "EC2", HealthCheckGracePeriod: int(deref(in.HealthCheckGracePeriod)),
 		MaxInstanceLifetime: int(deref(in.MaxInstanceLifetime)), CapacityRebalance: deref(in.CapacityRebalance),
-		ProtectNew: deref(in.NewInstancesProtectedFromScaleIn), TargetGroupARNs: in.TargetGroupARNs,
+		ProtectNew: deref(in.NewInstancesProtectedFromScaleIn),
 		TerminationPolicies: []string{"Default"}, PlacementGroup: str(in.PlacementGroup), VPCZoneIdentifier: str(in.VPCZoneIdentifier),
 	}
 	if in.DefaultCooldown != nil {
@@ -85,6 +85,14 @@ func (s *Service) CreateAutoScalingGroup(ctx context.Context, in *api.CreateAuto
 	if err := s.checkSource(ctx, sc, &g); err != nil {
 		return nil, err
 	}
+	srcs, tgs, err := sourcesOf(in.TargetGroupARNs, in.TrafficSources)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkTargetGroups(ctx, sc, tgs); err != nil {
+		return nil, err
+	}
+	g.Sources = srcs
 	zones, err := s.resolveZones(ctx, sc, in.AvailabilityZones, str(in.VPCZoneIdentifier))
 	if err != nil {
 		return nil, err
@@ -450,12 +458,18 @@ func groupOut(g groupRecord, withInstances bool) api.AutoScalingGroup {
 		DefaultCooldown: ptr(int32(g.DefaultCooldown)), DefaultInstanceWarmup: g.DefaultInstanceWarmup,
 		HealthCheckType: ptr(g.HealthCheckType), HealthCheckGracePeriod: ptr(int32(g.HealthCheckGracePeriod)),
 		NewInstancesProtectedFromScaleIn: ptr(g.ProtectNew), CapacityRebalance: ptr(g.CapacityRebalance),
-		TerminationPolicies: g.TerminationPolicies, TargetGroupARNs: nonNil(g.TargetGroupARNs),
+		TerminationPolicies: g.TerminationPolicies, TargetGroupARNs: g.targetGroupARNs(),
 		LoadBalancerNames: []string{}, SuspendedProcesses: nonNil(g.Suspended), EnabledMetrics: []api.EnabledMetric{},
 		Tags: nonNil(g.Tags), Instances: []api.Instance{}, ServiceLinkedRoleARN: ptr(serviceLinkedRole(g.ARN)),
 	}
 	if g.LaunchConfigurationName != "" {
 		out.LaunchConfigurationName = ptr(g.LaunchConfigurationName)
+	}
+	out.TrafficSources = []api.TrafficSourceIdentifier{}
+	for _, t := range g.Sources {
+		if t.State != "Removing" {
+			out.TrafficSources = append(out.TrafficSources, api.TrafficSourceIdentifier{Identifier: ptr(t.ID), Type: ptr(t.Type)})
+		}
 	}
 	if g.MaxInstanceLifetime > 0 {
 		out.MaxInstanceLifetime = ptr(int32(g.MaxInstanceLifetime))
@@ -474,16 +488,34 @@ func groupOut(g groupRecord, withInstances bool) api.AutoScalingGroup {
 	if g.Deleting {
 		out.Status = ptr("Delete in progress")
 	}
-	if withInstances {
+	if g.WarmPool != nil {
+		out.WarmPoolConfiguration = warmPoolOut(g.WarmPool)
+		n := int32(0)
 		for _, m := range g.Members {
-			out.Instances = append(out.Instances, api.Instance{
-				InstanceId: ptr(m.ID), AvailabilityZone: ptr(m.AZ), InstanceType: ptr(m.InstanceType), HealthStatus: ptr(m.Health),
-				LifecycleState: ptr(m.Lifecycle), ProtectedFromScaleIn: ptr(m.Protected), LaunchTemplate: m.LaunchTemplate,
-				LaunchConfigurationName: optional(m.LaunchConfigurationName),
-			})
+			if warm(m) {
+				n++
+			}
+		}
+		out.WarmPoolSize = ptr(n)
+	}
+	if withInstances {
+		// Warm pool instances are DescribeWarmPool's to show.
+		for _, m := range g.Members {
+			if !warm(m) {
+				out.Instances = append(out.Instances, instanceOut(m))
+			}
 		}
 	}
 	return out
+}
+
+// instanceOut is a member as a group's Instances show it.
+func instanceOut(m member) api.Instance {
+	return api.Instance{
+		InstanceId: ptr(m.ID), AvailabilityZone: ptr(m.AZ), InstanceType: ptr(m.InstanceType), HealthStatus: ptr(m.Health),
+		LifecycleState: ptr(m.Lifecycle), ProtectedFromScaleIn: ptr(m.Protected), LaunchTemplate: m.LaunchTemplate,
+		LaunchConfigurationName: optional(m.LaunchConfigurationName),
+	}
 }
 
 // serviceLinkedRole is the role Auto Scaling uses in the group's account.

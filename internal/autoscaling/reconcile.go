@@ -139,7 +139,13 @@ func (r *reconciler) pass() (busy bool) {
 // inTransition reports whether any member is Pending or Terminating: a
 // pass should follow soon.
 func inTransition(members []member) bool {
-	return slices.ContainsFunc(members, func(m member) bool { return m.Lifecycle == "Pending" || m.Lifecycle == "Terminating" })
+	return slices.ContainsFunc(members, func(m member) bool {
+		switch m.Lifecycle {
+		case "Pending", "Terminating", "EnteringStandby", "Warmed:Pending", "Warmed:Pending:Proceed", "Warmed:Terminating":
+			return true
+		}
+		return false
+	})
 }
 
 // observed is what EC2 says of a member.
@@ -210,6 +216,10 @@ func (r *reconciler) reconcile(sc scope, name string) (busy bool, err error) {
 		return false, err
 	}
 	launchHook, termHook := hookFor(hooks, launching), hookFor(hooks, terminating)
+	before := make(map[string]bool, len(g.Members))
+	for _, m := range g.Members {
+		before[m.ID] = true
+	}
 	seen, err := r.observe(sc, g)
 	if err != nil {
 		return false, err
@@ -222,9 +232,34 @@ func (r *reconciler) reconcile(sc scope, name string) (busy bool, err error) {
 	// ended or fail their checks are unhealthy; ones asked to terminate
 	// leave once gone.
 	kept := g.Members[:0:0]
+	var stops []string
 	for _, m := range g.Members {
 		o := seen[m.ID]
+		if warm(m) {
+			drop, stop, term, moved := r.warmStep(sc, g, &m, o, launchHook, now)
+			changed = changed || moved
+			if drop {
+				continue
+			}
+			if stop {
+				stops = append(stops, m.ID)
+			}
+			if term {
+				terminate = append(terminate, m.ID)
+			}
+			kept = append(kept, m)
+			continue
+		}
 		switch {
+		case m.Lifecycle == "EnteringStandby":
+			m.Lifecycle = "Standby"
+			r.finishActivity(sc, g, m.ID, now, "Successful")
+			changed = true
+		case m.Lifecycle == "Standby" && (o.state == "" || o.state == "terminated"):
+			// A Standby instance that ends leaves the group; it never
+			// counted toward capacity.
+			changed = true
+			continue
 		case m.Lifecycle == "Terminating":
 			if o.state == "terminated" || o.state == "" {
 				r.finishActivity(sc, g, m.ID, now, "Successful")
@@ -262,7 +297,7 @@ func (r *reconciler) reconcile(sc scope, name string) (busy bool, err error) {
 				changed = true
 			}
 		}
-		if m.Lifecycle != "Terminating" && m.Health == "Healthy" {
+		if m.Lifecycle != "Terminating" && !standby(m) && m.Health == "Healthy" {
 			switch {
 			case o.state == "" || o.state == "terminated" || o.state == "shutting-down" || o.state == "stopped" || o.state == "stopping":
 				m.Health, m.UnhealthyWhy, changed = "Unhealthy", "an EC2 health check indicating it has been terminated or stopped", true
@@ -272,7 +307,7 @@ func (r *reconciler) reconcile(sc scope, name string) (busy bool, err error) {
 		}
 		// Unhealthy instances are replaced: terminated, and the capacity
 		// gap launches a new one.
-		if !strings.HasPrefix(m.Lifecycle, "Terminating") && m.Health == "Unhealthy" && !g.suspended("ReplaceUnhealthy") {
+		if !strings.HasPrefix(m.Lifecycle, "Terminating") && !standby(m) && m.Health == "Unhealthy" && !g.suspended("ReplaceUnhealthy") {
 			a := newActivity(g, now, "Terminating EC2 instance: "+m.ID,
 				fmt.Sprintf("At %s an instance was taken out of service in response to %s.", now.Format(causeTime), m.UnhealthyWhy), "InProgress")
 			a.Instance, a.Details = m.ID, details(subnetOf(g, m.AZ), m.AZ)
@@ -303,6 +338,16 @@ func (r *reconciler) reconcile(sc scope, name string) (busy bool, err error) {
 		for i, id := range victims {
 			j := slices.IndexFunc(g.Members, func(m member) bool { return m.ID == id })
 			m := &g.Members[j]
+			if p := g.WarmPool; p != nil && p.Reuse && !p.Deleting && !g.Deleting {
+				// Reuse on scale-in: back to the pool, not terminated.
+				m.Lifecycle = "Warmed:Pending"
+				cause := fmt.Sprintf("%s  At %s an instance was moved to the warm pool in response to a difference between desired and actual capacity, shrinking the capacity from %d to %d.  At %s instance %s was selected for termination.",
+					g.Cause, now.Format(causeTime), capacity-i, capacity-i-1, now.Format(causeTime), id)
+				a := newActivity(g, now, "Moving EC2 instance to warm pool: "+id, strings.TrimSpace(cause), "InProgress")
+				a.Instance, a.Details = id, details(subnetOf(g, m.AZ), m.AZ)
+				acts = append(acts, a)
+				continue
+			}
 			if termHook != nil {
 				hookWait(m, termHook, "Terminating:Wait", now, awsid.RequestID())
 			} else {
@@ -317,16 +362,41 @@ func (r *reconciler) reconcile(sc scope, name string) (busy bool, err error) {
 		}
 		changed = changed || len(victims) > 0
 	}
+	var balanced bool
+	terminate, balanced = r.balance(sc, &g, now, terminate)
+	changed = changed || balanced
 	if len(terminate) > 0 {
 		if _, err := r.s.opts.Compute.TerminateInstances(sc.Context(r.ctx), &ec2api.TerminateInstancesInput{InstanceIds: terminate}); err != nil {
 			r.s.log().Warn("autoscaling: terminating instances", "group", g.Name, "err", err)
 		}
 	}
 	if capacity := g.capacity(); capacity < desired && !g.suspended("Launch") && !g.Deleting {
-		launched, failed := r.launch(sc, &g, desired-capacity, capacity, now)
-		acts = append(acts, launched...)
-		acts = append(acts, failed...)
+		acts = append(acts, r.takeFromPool(sc, &g, desired-capacity, capacity, now)...)
+		if capacity := g.capacity(); capacity < desired {
+			launched, failed := r.launch(sc, &g, desired-capacity, capacity, now, false)
+			acts = append(acts, launched...)
+			acts = append(acts, failed...)
+		}
 		changed = true
+	}
+	if g.WarmPool != nil || slices.ContainsFunc(g.Members, warm) {
+		pacts, surplus := r.fillPool(sc, &g, now)
+		acts = append(acts, pacts...)
+		stops = slices.DeleteFunc(stops, func(id string) bool { return slices.Contains(surplus, id) })
+		if len(surplus) > 0 {
+			if _, err := r.s.opts.Compute.TerminateInstances(sc.Context(r.ctx), &ec2api.TerminateInstancesInput{InstanceIds: surplus}); err != nil {
+				r.s.log().Warn("autoscaling: terminating warm pool instances", "group", g.Name, "err", err)
+			}
+		}
+		changed = changed || len(pacts) > 0
+		if g.WarmPool != nil && g.WarmPool.Deleting && !slices.ContainsFunc(g.Members, warm) {
+			g.WarmPool, changed = nil, true
+		}
+	}
+	if len(stops) > 0 {
+		if _, err := r.s.opts.Compute.StopInstances(sc.Context(r.ctx), &ec2api.StopInstancesInput{InstanceIds: stops}); err != nil {
+			r.s.log().Warn("autoscaling: stopping warm pool instances", "group", g.Name, "err", err)
+		}
 	}
 	if !changed && !(g.Deleting && len(g.Members) == 0) {
 		return inTransition(g.Members), nil
@@ -348,7 +418,10 @@ func (r *reconciler) reconcile(sc scope, name string) (busy bool, err error) {
 		}
 		// What API calls changed meanwhile (desired capacity and its
 		// cause, bounds, settings) stays; the members are the pass's.
-		cur.Members = mergeMembers(cur.Members, g.Members)
+		cur.Members = mergeMembers(cur.Members, before, g.Members)
+		if g.WarmPool == nil && cur.WarmPool != nil && cur.WarmPool.Deleting {
+			cur.WarmPool = nil // its last instance is gone
+		}
 		return putGroup(tx, sc, cur)
 	})
 	if deleted {
@@ -358,13 +431,24 @@ func (r *reconciler) reconcile(sc scope, name string) (busy bool, err error) {
 }
 
 // mergeMembers keeps the pass's view of the members, with the changes API
-// calls made meanwhile to members it kept (health, protection, a
-// termination asked for).
-func mergeMembers(cur, pass []member) []member {
+// calls made meanwhile: to members it kept (health, protection, a
+// termination or standby asked for), members detached (in before, gone
+// from cur) and members attached (in cur, not in before).
+func mergeMembers(cur []member, before map[string]bool, pass []member) []member {
 	out := make([]member, 0, len(pass))
 	for _, m := range pass {
-		if i := slices.IndexFunc(cur, func(c member) bool { return c.ID == m.ID }); i >= 0 {
+		i := slices.IndexFunc(cur, func(c member) bool { return c.ID == m.ID })
+		if i < 0 && before[m.ID] {
+			continue // detached meanwhile
+		}
+		if i >= 0 {
 			c := cur[i]
+			switch {
+			case c.Lifecycle == "EnteringStandby" && m.Lifecycle == "InService",
+				c.Lifecycle == "Pending" && m.Lifecycle == "Standby",
+				c.Lifecycle == "Warmed:Terminating" && warm(m):
+				m.Lifecycle = c.Lifecycle
+			}
 			m.Protected = c.Protected
 			if c.WaitResult != "" && c.WaitToken == m.WaitToken {
 				m.WaitResult = c.WaitResult
@@ -381,8 +465,17 @@ func mergeMembers(cur, pass []member) []member {
 		}
 		out = append(out, m)
 	}
+	for _, c := range cur {
+		if !before[c.ID] && !slices.ContainsFunc(pass, func(m member) bool { return m.ID == c.ID }) {
+			out = append(out, c) // attached meanwhile
+		}
+	}
 	return out
 }
+
+// standby reports whether a member is in or entering Standby: out of
+// service, not health checked, not a scale-in candidate.
+func standby(m member) bool { return m.Lifecycle == "Standby" || m.Lifecycle == "EnteringStandby" }
 
 // finishActivity ends the in-progress activity of an instance.
 func (r *reconciler) finishActivity(sc scope, g groupRecord, id string, now time.Time, status string) {
@@ -416,7 +509,9 @@ func (r *reconciler) finishActivity(sc scope, g groupRecord, id string, now time
 // launch starts n instances spread over the group's zones and returns the
 // activities: one per instance launched, one failed activity per zone that
 // could not launch.
-func (r *reconciler) launch(sc scope, g *groupRecord, n, capacity int, now time.Time) (launched, failed []activityRecord) {
+//
+// With warm, the instances go into the group's warm pool instead.
+func (r *reconciler) launch(sc scope, g *groupRecord, n, capacity int, now time.Time, warm bool) (launched, failed []activityRecord) {
 	perZone := map[string]int{}
 	for _, az := range launchZones(*g, n) {
 		perZone[az]++
@@ -433,6 +528,14 @@ func (r *reconciler) launch(sc scope, g *groupRecord, n, capacity int, now time.
 		if err == nil {
 			insts, err = r.s.opts.Compute.LaunchForGroup(r.ctx, sc.Account, sc.Region, g.Name, in, count)
 		}
+		if err != nil && warm {
+			a := newActivity(*g, now, "Launching a new EC2 instance into warm pool.  Status Reason: "+err.Error(),
+				fmt.Sprintf("At %s an instance was launched into the warm pool in response to a difference between the desired and actual size of the warm pool.", now.Format(causeTime)), "Failed")
+			a.finish(now, "Failed", err.Error())
+			a.Details = details(subnetOf(*g, az), az)
+			failed = append(failed, a)
+			continue
+		}
 		if err != nil {
 			a := newActivity(*g, now, "Launching a new EC2 instance.  Status Reason: "+err.Error(),
 				fmt.Sprintf("At %s an instance was started in response to a difference between desired and actual capacity, increasing the capacity from %d to %d.", now.Format(causeTime), capacity, capacity+count), "Failed")
@@ -447,6 +550,15 @@ func (r *reconciler) launch(sc scope, g *groupRecord, n, capacity int, now time.
 				Protected: g.ProtectNew, Launched: now, LaunchConfigurationName: g.LaunchConfigurationName}
 			if spec := launchSpec(*g); spec != nil {
 				m.LaunchTemplate = &api.LaunchTemplateSpecification{LaunchTemplateId: spec.LaunchTemplateId, LaunchTemplateName: spec.LaunchTemplateName, Version: ptr(templateVersion(inst, spec))}
+			}
+			if warm {
+				m.Lifecycle = "Warmed:Pending"
+				g.Members = append(g.Members, m)
+				a := newActivity(*g, now, "Launching a new EC2 instance into warm pool: "+id,
+					fmt.Sprintf("At %s an instance was launched into the warm pool in response to a difference between the desired and actual size of the warm pool.", now.Format(causeTime)), "InProgress")
+				a.Instance, a.Details, a.Progress = id, details(subnetOf(*g, az), az), 30
+				launched = append(launched, a)
+				continue
 			}
 			g.Members = append(g.Members, m)
 			cause := fmt.Sprintf("%s  At %s an instance was started in response to a difference between desired and actual capacity, increasing the capacity from %d to %d.",

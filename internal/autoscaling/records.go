@@ -42,7 +42,9 @@ type groupRecord struct {
 	// instances launch in.
 	Zones               []zone   `json:"zones"`
 	VPCZoneIdentifier   string   `json:"vpcZoneIdentifier,omitempty"`
-	TargetGroupARNs     []string `json:"targetGroupARNs,omitempty"`
+	// Sources are the target groups the group registers its instances
+	// with (traffic.go).
+	Sources []trafficSource `json:"sources,omitempty"`
 	TerminationPolicies []string `json:"terminationPolicies"`
 	PlacementGroup      string   `json:"placementGroup,omitempty"`
 
@@ -53,6 +55,8 @@ type groupRecord struct {
 	// Deleting is set by DeleteAutoScalingGroup with ForceDelete: the
 	// reconciler terminates the instances, then removes the group.
 	Deleting bool `json:"deleting,omitempty"`
+	// WarmPool is the group's warm pool, if any (warmpool.go).
+	WarmPool *warmPool `json:"warmPool,omitempty"`
 	// Cause is why desired capacity last changed, the first sentence of
 	// the next activities' causes.
 	Cause string `json:"cause,omitempty"`
@@ -89,6 +93,11 @@ type member struct {
 	WaitDeadline time.Time `json:"waitDeadline,omitempty"`
 	WaitDefault  string    `json:"waitDefault,omitempty"`
 	WaitResult   string    `json:"waitResult,omitempty"`
+
+	// Registered are the target groups the instance is registered with;
+	// Draining holds its termination while a target group drains it.
+	Registered []string `json:"registered,omitempty"`
+	Draining   bool     `json:"draining,omitempty"`
 }
 
 // counts reports whether a member counts toward the group's capacity.

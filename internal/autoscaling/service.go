@@ -32,6 +32,12 @@ type Compute interface {
 	DescribeInstanceStatus(ctx context.Context, in *ec2api.DescribeInstanceStatusInput) (*ec2api.DescribeInstanceStatusOutput, error)
 	DescribeSubnets(ctx context.Context, in *ec2api.DescribeSubnetsInput) (*ec2api.DescribeSubnetsOutput, error)
 	DescribeLaunchTemplateVersions(ctx context.Context, in *ec2api.DescribeLaunchTemplateVersionsInput) (*ec2api.DescribeLaunchTemplateVersionsOutput, error)
+	// SetGroupTag tags an instance with its group, or untags it (group
+	// ""), for AttachInstances and DetachInstances.
+	SetGroupTag(ctx context.Context, account, region, instanceID, group string) error
+	// StartInstances and StopInstances move warm pool instances.
+	StartInstances(ctx context.Context, in *ec2api.StartInstancesInput) (*ec2api.StartInstancesOutput, error)
+	StopInstances(ctx context.Context, in *ec2api.StopInstancesInput) (*ec2api.StopInstancesOutput, error)
 }
 
 // Options configure the service.
@@ -41,6 +47,9 @@ type Options struct {
 	// Alarms creates the alarms of target tracking policies; nil refuses
 	// target tracking.
 	Alarms Alarms
+	// LoadBalancing registers the groups' instances with their target
+	// groups; nil refuses target groups.
+	LoadBalancing LoadBalancing
 	// Logger receives logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -97,6 +106,23 @@ func (s *Service) Operations() []service.Operation {
 		service.Handle("DescribeScalingProcessTypes", s.DescribeScalingProcessTypes),
 		service.Handle("DescribeAccountLimits", s.DescribeAccountLimits),
 		service.Handle("DescribeTerminationPolicyTypes", s.DescribeTerminationPolicyTypes),
+		// attachment.go
+		service.Handle("AttachInstances", s.AttachInstances),
+		service.Handle("DetachInstances", s.DetachInstances),
+		service.Handle("EnterStandby", s.EnterStandby),
+		service.Handle("ExitStandby", s.ExitStandby),
+		// warmpool.go
+		service.Handle("PutWarmPool", s.PutWarmPool),
+		service.Handle("DeleteWarmPool", s.DeleteWarmPool),
+		service.Handle("DescribeWarmPool", s.DescribeWarmPool),
+		// traffic.go
+		service.Handle("AttachLoadBalancerTargetGroups", s.AttachLoadBalancerTargetGroups),
+		service.Handle("DetachLoadBalancerTargetGroups", s.DetachLoadBalancerTargetGroups),
+		service.Handle("DescribeLoadBalancerTargetGroups", s.DescribeLoadBalancerTargetGroups),
+		service.Handle("AttachTrafficSources", s.AttachTrafficSources),
+		service.Handle("DetachTrafficSources", s.DetachTrafficSources),
+		service.Handle("DescribeTrafficSources", s.DescribeTrafficSources),
+		service.Handle("DescribeLoadBalancers", s.DescribeLoadBalancers),
 		// policies.go
 		service.Handle("PutScalingPolicy", s.PutScalingPolicy),
 		service.Handle("DescribePolicies", s.DescribePolicies),

@@ -2,6 +2,7 @@ package ec2
 
 import (
 	"context"
+	"slices"
 
 	api "github.com/nephele-dev/nephele/internal/api/ec2"
 	"github.com/nephele-dev/nephele/internal/service"
@@ -46,4 +47,23 @@ func (s *Service) LaunchForGroup(ctx context.Context, account, region, group str
 	}
 	s.enqueueReservation(sc, res)
 	return res.Instances, nil
+}
+
+// SetGroupTag gives an instance the GroupTag naming group, or, with group
+// "", takes it away: Auto Scaling's AttachInstances and DetachInstances
+// move existing instances in and out of groups.
+func (s *Service) SetGroupTag(ctx context.Context, account, region, instanceID, group string) error {
+	ctx = service.WithRequest(ctx, service.Request{AccountID: account, Region: region})
+	sc := scopeOf(ctx)
+	return s.st.Update(func(tx store.Tx) error {
+		ts, err := readTags(tx, sc, instanceID)
+		if err != nil {
+			return err
+		}
+		ts = slices.DeleteFunc(ts, func(t api.Tag) bool { return str(t.Key) == GroupTag })
+		if group != "" {
+			ts = append(ts, api.Tag{Key: ptr(GroupTag), Value: ptr(group)})
+		}
+		return writeTags(tx, sc, instanceID, ts)
+	})
 }
