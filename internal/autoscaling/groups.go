@@ -70,7 +70,7 @@ func (s *Service) CreateAutoScalingGroup(ctx context.Context, in *api.CreateAuto
 		DefaultCooldown: defaultCooldown, DefaultInstanceWarmup: in.DefaultInstanceWarmup,
 		HealthCheckType: "EC2", HealthCheckGracePeriod: int(deref(in.HealthCheckGracePeriod)),
 		MaxInstanceLifetime: int(deref(in.MaxInstanceLifetime)), CapacityRebalance: deref(in.CapacityRebalance),
-		ProtectNew: deref(in.NewInstancesProtectedFromScaleIn),
+		ProtectNew:          deref(in.NewInstancesProtectedFromScaleIn),
 		TerminationPolicies: []string{"Default"}, PlacementGroup: str(in.PlacementGroup), VPCZoneIdentifier: str(in.VPCZoneIdentifier),
 	}
 	if in.DefaultCooldown != nil {
@@ -459,7 +459,7 @@ func groupOut(g groupRecord, withInstances bool) api.AutoScalingGroup {
 		HealthCheckType: ptr(g.HealthCheckType), HealthCheckGracePeriod: ptr(int32(g.HealthCheckGracePeriod)),
 		NewInstancesProtectedFromScaleIn: ptr(g.ProtectNew), CapacityRebalance: ptr(g.CapacityRebalance),
 		TerminationPolicies: g.TerminationPolicies, TargetGroupARNs: g.targetGroupARNs(),
-		LoadBalancerNames: []string{}, SuspendedProcesses: nonNil(g.Suspended), EnabledMetrics: []api.EnabledMetric{},
+		LoadBalancerNames: []string{}, SuspendedProcesses: nonNil(g.Suspended), EnabledMetrics: enabledMetricsOut(g),
 		Tags: nonNil(g.Tags), Instances: []api.Instance{}, ServiceLinkedRoleARN: ptr(serviceLinkedRole(g.ARN)),
 	}
 	if g.LaunchConfigurationName != "" {

@@ -40,13 +40,13 @@ type groupRecord struct {
 
 	// Zones are the group's Availability Zones, each with the subnet its
 	// instances launch in.
-	Zones               []zone   `json:"zones"`
-	VPCZoneIdentifier   string   `json:"vpcZoneIdentifier,omitempty"`
+	Zones             []zone `json:"zones"`
+	VPCZoneIdentifier string `json:"vpcZoneIdentifier,omitempty"`
 	// Sources are the target groups the group registers its instances
 	// with (traffic.go).
-	Sources []trafficSource `json:"sources,omitempty"`
-	TerminationPolicies []string `json:"terminationPolicies"`
-	PlacementGroup      string   `json:"placementGroup,omitempty"`
+	Sources             []trafficSource `json:"sources,omitempty"`
+	TerminationPolicies []string        `json:"terminationPolicies"`
+	PlacementGroup      string          `json:"placementGroup,omitempty"`
 
 	Tags      []api.TagDescription   `json:"tags,omitempty"`
 	Suspended []api.SuspendedProcess `json:"suspended,omitempty"`
@@ -55,6 +55,8 @@ type groupRecord struct {
 	// Deleting is set by DeleteAutoScalingGroup with ForceDelete: the
 	// reconciler terminates the instances, then removes the group.
 	Deleting bool `json:"deleting,omitempty"`
+	// Metrics are the group metrics collected (groupmetrics.go).
+	Metrics []string `json:"metrics,omitempty"`
 	// WarmPool is the group's warm pool, if any (warmpool.go).
 	WarmPool *warmPool `json:"warmPool,omitempty"`
 	// Cause is why desired capacity last changed, the first sentence of

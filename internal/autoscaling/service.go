@@ -18,6 +18,7 @@ import (
 	ec2api "github.com/nephele-dev/nephele/internal/api/ec2"
 	"github.com/nephele-dev/nephele/internal/api/model"
 	"github.com/nephele-dev/nephele/internal/clock"
+	"github.com/nephele-dev/nephele/internal/metrics"
 	"github.com/nephele-dev/nephele/internal/service"
 	"github.com/nephele-dev/nephele/internal/store"
 )
@@ -50,6 +51,9 @@ type Options struct {
 	// LoadBalancing registers the groups' instances with their target
 	// groups; nil refuses target groups.
 	LoadBalancing LoadBalancing
+	// MetricSink receives the AWS/AutoScaling group metrics of groups
+	// with metrics collection enabled; nil drops them.
+	MetricSink metrics.Sink
 	// Logger receives logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -62,6 +66,8 @@ type Service struct {
 	rec  *reconciler
 	// sched runs the scheduled actions (scheduled.go).
 	sched *scheduler
+	// coll publishes group metrics (groupmetrics.go).
+	coll *collector
 }
 
 var (
@@ -78,6 +84,7 @@ func New(st store.Store, clk clock.Clock, opts Options) *Service {
 	s := &Service{st: st, clk: clk, opts: opts}
 	s.rec = newReconciler(s)
 	s.sched = newScheduler(s)
+	s.coll = newCollector(s)
 	return s
 }
 
@@ -111,6 +118,10 @@ func (s *Service) Operations() []service.Operation {
 		service.Handle("DetachInstances", s.DetachInstances),
 		service.Handle("EnterStandby", s.EnterStandby),
 		service.Handle("ExitStandby", s.ExitStandby),
+		// groupmetrics.go
+		service.Handle("EnableMetricsCollection", s.EnableMetricsCollection),
+		service.Handle("DisableMetricsCollection", s.DisableMetricsCollection),
+		service.Handle("DescribeMetricCollectionTypes", s.DescribeMetricCollectionTypes),
 		// warmpool.go
 		service.Handle("PutWarmPool", s.PutWarmPool),
 		service.Handle("DeleteWarmPool", s.DeleteWarmPool),
@@ -158,12 +169,14 @@ func (s *Service) Operations() []service.Operation {
 // actions, until Close.
 func (s *Service) Start() error {
 	s.sched.start()
+	s.coll.start()
 	return s.rec.start()
 }
 
 // Close stops the reconciler and the scheduler.
 func (s *Service) Close() error {
 	s.sched.stop()
+	s.coll.stop()
 	s.rec.stop()
 	return nil
 }

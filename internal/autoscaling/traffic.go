@@ -204,7 +204,10 @@ func (s *Service) DescribeTrafficSources(ctx context.Context, in *api.DescribeTr
 // DescribeLoadBalancers lists a group's Classic Load Balancers: nephele
 // has no Classic Load Balancing, so a group has none.
 func (s *Service) DescribeLoadBalancers(ctx context.Context, in *api.DescribeLoadBalancersRequest) (*api.DescribeLoadBalancersResponse, error) {
-	if err := s.st.View(func(tx store.Tx) error { _, err := loadGroup(tx, scopeOf(ctx), str(in.AutoScalingGroupName)); return err }); err != nil {
+	if err := s.st.View(func(tx store.Tx) error {
+		_, err := loadGroup(tx, scopeOf(ctx), str(in.AutoScalingGroupName))
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	return &api.DescribeLoadBalancersResponse{LoadBalancers: []api.LoadBalancerState{}}, nil
