@@ -9,8 +9,8 @@ import (
 
 // groupDeleted removes what a deleted group leaves behind, as deleting a
 // group does in AWS: its scaling policies (and the alarms target tracking
-// policies own), lifecycle hooks and scheduled actions, in one
-// transaction.
+// policies own), lifecycle hooks, scheduled actions and instance
+// refreshes, in one transaction.
 func (s *Service) groupDeleted(ctx context.Context, sc scope, group string) {
 	var policies []policyRecord
 	err := s.st.Update(func(tx store.Tx) error {
@@ -22,7 +22,10 @@ func (s *Service) groupDeleted(ctx context.Context, sc scope, group string) {
 		if _, err = deleteGroupRecords(tx, sc, bucketHooks, group, func(h api.LifecycleHook) string { return str(h.AutoScalingGroupName) }); err != nil {
 			return err
 		}
-		_, err = deleteGroupRecords(tx, sc, bucketScheduled, group, func(r scheduledRecord) string { return r.Group })
+		if _, err = deleteGroupRecords(tx, sc, bucketScheduled, group, func(r scheduledRecord) string { return r.Group }); err != nil {
+			return err
+		}
+		_, err = deleteGroupRecords(tx, sc, bucketRefreshes, group, func(r refreshRecord) string { return r.Group })
 		return err
 	})
 	if err != nil {

@@ -204,9 +204,14 @@ func (r *reconciler) observe(sc scope, g groupRecord) (map[string]observed, erro
 func (r *reconciler) reconcile(sc scope, name string) (busy bool, err error) {
 	var g groupRecord
 	var hooks []api.LifecycleHook
+	var refreshKey string
+	var refresh *refreshRecord
 	err = r.s.st.View(func(tx store.Tx) error {
 		var err error
 		if g, err = loadGroup(tx, sc, name); err != nil {
+			return err
+		}
+		if refreshKey, refresh, err = findRefresh(tx, sc, g); err != nil {
 			return err
 		}
 		hooks, err = groupHooks(tx, sc, name)
@@ -331,6 +336,14 @@ func (r *reconciler) reconcile(sc scope, name string) (busy bool, err error) {
 	if g.Deleting {
 		desired = 0
 	}
+	refreshed := false
+	if refresh != nil && refresh.active() && !g.Deleting {
+		d, term, racts, moved := r.refreshStep(sc, &g, refresh, now)
+		desired, refreshed = d, moved
+		terminate = append(terminate, term...)
+		acts = append(acts, racts...)
+		changed = changed || moved
+	}
 	capacity := g.capacity()
 	switch {
 	case capacity > desired && !g.suspended("Terminate"):
@@ -373,7 +386,15 @@ func (r *reconciler) reconcile(sc scope, name string) (busy bool, err error) {
 	if capacity := g.capacity(); capacity < desired && !g.suspended("Launch") && !g.Deleting {
 		acts = append(acts, r.takeFromPool(sc, &g, desired-capacity, capacity, now)...)
 		if capacity := g.capacity(); capacity < desired {
+			// During a refresh, replacements launch with the desired
+			// configuration.
+			own := g
+			if refresh != nil && refresh.active() && refresh.Status != "Cancelling" {
+				t := refreshTarget(g, refresh)
+				g.LaunchTemplate, g.MixedInstancesPolicy, g.LaunchConfigurationName = t.LaunchTemplate, t.MixedInstancesPolicy, t.LaunchConfigurationName
+			}
 			launched, failed := r.launch(sc, &g, desired-capacity, capacity, now, false)
+			g.LaunchTemplate, g.MixedInstancesPolicy, g.LaunchConfigurationName = own.LaunchTemplate, own.MixedInstancesPolicy, own.LaunchConfigurationName
 			acts = append(acts, launched...)
 			acts = append(acts, failed...)
 		}
@@ -419,6 +440,17 @@ func (r *reconciler) reconcile(sc scope, name string) (busy bool, err error) {
 		// What API calls changed meanwhile (desired capacity and its
 		// cause, bounds, settings) stays; the members are the pass's.
 		cur.Members = mergeMembers(cur.Members, before, g.Members)
+		if refreshed {
+			if err := tx.Put(bucketRefreshes, refreshKey, *refresh); err != nil {
+				return err
+			}
+			if !refresh.active() {
+				cur.RefreshID = ""
+			}
+			if refresh.Status == "Successful" {
+				cur.LaunchTemplate, cur.MixedInstancesPolicy, cur.LaunchConfigurationName = g.LaunchTemplate, g.MixedInstancesPolicy, g.LaunchConfigurationName
+			}
+		}
 		if g.WarmPool == nil && cur.WarmPool != nil && cur.WarmPool.Deleting {
 			cur.WarmPool = nil // its last instance is gone
 		}

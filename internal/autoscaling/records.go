@@ -55,6 +55,8 @@ type groupRecord struct {
 	// Deleting is set by DeleteAutoScalingGroup with ForceDelete: the
 	// reconciler terminates the instances, then removes the group.
 	Deleting bool `json:"deleting,omitempty"`
+	// RefreshID is the group's active instance refresh (refresh.go).
+	RefreshID string `json:"refreshId,omitempty"`
 	// Metrics are the group metrics collected (groupmetrics.go).
 	Metrics []string `json:"metrics,omitempty"`
 	// WarmPool is the group's warm pool, if any (warmpool.go).

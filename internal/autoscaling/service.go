@@ -122,6 +122,11 @@ func (s *Service) Operations() []service.Operation {
 		service.Handle("EnableMetricsCollection", s.EnableMetricsCollection),
 		service.Handle("DisableMetricsCollection", s.DisableMetricsCollection),
 		service.Handle("DescribeMetricCollectionTypes", s.DescribeMetricCollectionTypes),
+		// refresh.go
+		service.Handle("StartInstanceRefresh", s.StartInstanceRefresh),
+		service.Handle("DescribeInstanceRefreshes", s.DescribeInstanceRefreshes),
+		service.Handle("CancelInstanceRefresh", s.CancelInstanceRefresh),
+		service.Handle("RollbackInstanceRefresh", s.RollbackInstanceRefresh),
 		// warmpool.go
 		service.Handle("PutWarmPool", s.PutWarmPool),
 		service.Handle("DeleteWarmPool", s.DeleteWarmPool),
