@@ -87,7 +87,7 @@ func (s *Service) PutScalingPolicy(ctx context.Context, in *api.PutScalingPolicy
 		AdjustmentType: in.AdjustmentType, ScalingAdjustment: in.ScalingAdjustment, MinAdjustmentMagnitude: in.MinAdjustmentMagnitude,
 		Cooldown: in.Cooldown, StepAdjustments: in.StepAdjustments, MetricAggregationType: in.MetricAggregationType,
 		EstimatedInstanceWarmup: in.EstimatedInstanceWarmup, TargetTrackingConfiguration: in.TargetTrackingConfiguration,
-		Enabled: ptr(in.Enabled == nil || *in.Enabled), Alarms: []api.Alarm{},
+		Enabled: ptr(in.Enabled == nil || *in.Enabled), Alarms: []api.Alarm{}, PredictiveScalingConfiguration: predictiveConfig(in.PredictiveScalingConfiguration),
 	}
 	if typ == "StepScaling" && p.MetricAggregationType == nil {
 		p.MetricAggregationType = ptr("Average")
@@ -160,7 +160,7 @@ func checkPolicy(typ string, in *api.PutScalingPolicyType) error {
 			return validation("CustomizedMetricSpecification is not supported by nephele yet; use a PredefinedMetricSpecification.")
 		}
 	case "PredictiveScaling":
-		return validation("PredictiveScaling policies are not supported by nephele yet.")
+		return checkPredictive(in.PredictiveScalingConfiguration)
 	default:
 		return validation("Invalid policy type %s.", typ)
 	}
@@ -330,8 +330,8 @@ func (s *Service) ExecutePolicy(ctx context.Context, in *api.ExecutePolicyType) 
 			return nil, validation("MetricValue and BreachThreshold are required for a StepScaling policy.")
 		}
 		t.Values, t.Threshold = []float64{*in.MetricValue}, *in.BreachThreshold
-	case "TargetTrackingScaling":
-		return nil, validation("ExecutePolicy is not supported for a TargetTrackingScaling policy.")
+	case "TargetTrackingScaling", "PredictiveScaling":
+		return nil, validation("ExecutePolicy is not supported for a %s policy.", str(p.PolicyType))
 	}
 	cause := fmt.Sprintf("At %s a user request executed policy %s", t.Time.Format(causeTime), str(p.PolicyName))
 	switch err := s.applyPolicy(sc, r, t, deref(in.HonorCooldown), cause); {

@@ -343,6 +343,11 @@ func (r *reconciler) reconcile(sc scope, name string) (busy bool, err error) {
 		terminate = append(terminate, term...)
 		acts = append(acts, racts...)
 		changed = changed || moved
+	} else {
+		term, racts, moved := r.replaceStep(sc, &g, desired, now)
+		terminate = append(terminate, term...)
+		acts = append(acts, racts...)
+		changed = changed || moved
 	}
 	capacity := g.capacity()
 	switch {

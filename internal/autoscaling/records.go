@@ -102,11 +102,15 @@ type member struct {
 	// Draining holds its termination while a target group drains it.
 	Registered []string `json:"registered,omitempty"`
 	Draining   bool     `json:"draining,omitempty"`
+	// Replacing says why the instance is being replaced (replacement.go):
+	// it no longer counts toward capacity, and goes once its replacement
+	// is InService.
+	Replacing string `json:"replacing,omitempty"`
 }
 
 // counts reports whether a member counts toward the group's capacity.
 func (m member) counts() bool {
-	return m.Lifecycle == "Pending" || m.Lifecycle == "Pending:Wait" || m.Lifecycle == "InService"
+	return (m.Lifecycle == "Pending" || m.Lifecycle == "Pending:Wait" || m.Lifecycle == "InService") && m.Replacing == ""
 }
 
 // suspended reports whether a process is suspended.

@@ -54,6 +54,9 @@ type Options struct {
 	// MetricSink receives the AWS/AutoScaling group metrics of groups
 	// with metrics collection enabled; nil drops them.
 	MetricSink metrics.Sink
+	// MetricHistory reads the load metrics' history for predictive scaling
+	// (predictive.go); nil leaves predictive forecasts empty.
+	MetricHistory MetricReader
 	// Logger receives logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -68,6 +71,8 @@ type Service struct {
 	sched *scheduler
 	// coll publishes group metrics (groupmetrics.go).
 	coll *collector
+	// pred forecasts and scales for predictive policies (predictive.go).
+	pred *predictor
 }
 
 var (
@@ -85,6 +90,7 @@ func New(st store.Store, clk clock.Clock, opts Options) *Service {
 	s.rec = newReconciler(s)
 	s.sched = newScheduler(s)
 	s.coll = newCollector(s)
+	s.pred = newPredictor(s)
 	return s
 }
 
@@ -144,6 +150,8 @@ func (s *Service) Operations() []service.Operation {
 		service.Handle("DescribePolicies", s.DescribePolicies),
 		service.Handle("DeletePolicy", s.DeletePolicy),
 		service.Handle("ExecutePolicy", s.ExecutePolicy),
+		// predictive.go
+		service.Handle("GetPredictiveScalingForecast", s.GetPredictiveScalingForecast),
 		// scheduled.go
 		service.Handle("PutScheduledUpdateGroupAction", s.PutScheduledUpdateGroupAction),
 		service.Handle("BatchPutScheduledUpdateGroupAction", s.BatchPutScheduledUpdateGroupAction),
@@ -175,6 +183,7 @@ func (s *Service) Operations() []service.Operation {
 func (s *Service) Start() error {
 	s.sched.start()
 	s.coll.start()
+	s.pred.start()
 	return s.rec.start()
 }
 
@@ -182,6 +191,7 @@ func (s *Service) Start() error {
 func (s *Service) Close() error {
 	s.sched.stop()
 	s.coll.stop()
+	s.pred.stop()
 	s.rec.stop()
 	return nil
 }
@@ -190,6 +200,7 @@ func (s *Service) Close() error {
 // records, and EC2's Reset the instances.
 func (s *Service) Reset(context.Context) error {
 	s.rec.forget()
+	s.pred.forget()
 	return nil
 }
 

@@ -178,7 +178,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.ec2 = ec2Svc
 	cwActions.Instances = ec2Svc
-	asSvc := autoscaling.New(s.store, s.clock, autoscaling.Options{Compute: ec2Svc, Alarms: cwSvc, MetricSink: cwSvc, Logger: cfg.Logger})
+	asSvc := autoscaling.New(s.store, s.clock, autoscaling.Options{Compute: ec2Svc, Alarms: cwSvc, MetricSink: cwSvc, MetricHistory: cwSvc, Logger: cfg.Logger})
 	lifecycle.as = asSvc
 	cwActions.Scaling = scalingActions{asSvc}
 	s.autoscaling = asSvc
