@@ -14,9 +14,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/nephele-dev/nephele/internal/clock"
 	"github.com/nephele-dev/nephele/internal/server"
 	"github.com/nephele-dev/nephele/internal/testenv"
 )
@@ -186,4 +188,77 @@ func TestAutoScalingSimplePolicy(t *testing.T) {
 	if err != nil || len(pols.ScalingPolicies) != 1 || aws.ToString(pols.ScalingPolicies[0].PolicyType) != "SimpleScaling" {
 		t.Errorf("DescribePolicies: %+v, %v", pols, err)
 	}
+}
+
+// TestAutoScalingTargetTrackingCustomMetric: a target tracking policy on a
+// customized metric given as metric math (an application's queue depth
+// over ten) creates alarms whose Metrics are the queries, and scales the
+// group out while the published depth keeps the result above the target.
+// A customized metric with both a metric and metric math is refused.
+func TestAutoScalingTargetTrackingCustomMetric(t *testing.T) {
+	clk := clock.NewScaled(60)
+	env := testenv.Start(t, server.Config{Clock: clk, TimeScale: 60})
+	ctx := context.Background()
+	ec2c := ec2.NewFromConfig(env.AWSConfig())
+	as := autoscaling.NewFromConfig(env.AWSConfig())
+	cw := cloudwatch.NewFromConfig(env.AWSConfig())
+	groupTemplate(t, ec2c, "queue-lt", t.TempDir())
+	_, err := as.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
+		AutoScalingGroupName: aws.String("workers"), MinSize: aws.Int32(1), MaxSize: aws.Int32(2),
+		LaunchTemplate:    &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("queue-lt")},
+		AvailabilityZones: []string{"us-east-1a"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	depth := &astypes.TargetTrackingMetricStat{Stat: aws.String("Average"), Metric: &astypes.Metric{Namespace: aws.String("App"), MetricName: aws.String("QueueDepth"),
+		Dimensions: []astypes.MetricDimension{{Name: aws.String("Queue"), Value: aws.String("jobs")}}}}
+	_, err = as.PutScalingPolicy(ctx, &autoscaling.PutScalingPolicyInput{
+		AutoScalingGroupName: aws.String("workers"), PolicyName: aws.String("bad"), PolicyType: aws.String("TargetTrackingScaling"),
+		TargetTrackingConfiguration: &astypes.TargetTrackingConfiguration{TargetValue: aws.Float64(5),
+			CustomizedMetricSpecification: &astypes.CustomizedMetricSpecification{Namespace: aws.String("App"), MetricName: aws.String("QueueDepth"), Statistic: astypes.MetricStatisticAverage,
+				Metrics: []astypes.TargetTrackingMetricDataQuery{{Id: aws.String("m1"), MetricStat: depth}}}},
+	})
+	wantASError(t, err, "ValidationError", "A customized metric specification must have either a metric (Namespace, MetricName and Statistic) or Metrics, not both.")
+	pol, err := as.PutScalingPolicy(ctx, &autoscaling.PutScalingPolicyInput{
+		AutoScalingGroupName: aws.String("workers"), PolicyName: aws.String("backlog"), PolicyType: aws.String("TargetTrackingScaling"),
+		TargetTrackingConfiguration: &astypes.TargetTrackingConfiguration{TargetValue: aws.Float64(5), DisableScaleIn: aws.Bool(true),
+			CustomizedMetricSpecification: &astypes.CustomizedMetricSpecification{Metrics: []astypes.TargetTrackingMetricDataQuery{
+				{Id: aws.String("m1"), MetricStat: depth, ReturnData: aws.Bool(false)},
+				{Id: aws.String("e1"), Expression: aws.String("m1 / 10"), Label: aws.String("Backlog per worker"), ReturnData: aws.Bool(true)},
+			}}},
+	})
+	if err != nil {
+		t.Fatalf("PutScalingPolicy: %v", err)
+	}
+	if len(pol.Alarms) != 1 {
+		t.Fatalf("alarms = %+v (scale-in disabled: only AlarmHigh)", pol.Alarms)
+	}
+	alarms, err := cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{aws.ToString(pol.Alarms[0].AlarmName)}})
+	if err != nil || len(alarms.MetricAlarms) != 1 {
+		t.Fatalf("CloudWatch alarm: %+v, %v", alarms, err)
+	}
+	if a := alarms.MetricAlarms[0]; len(a.Metrics) != 2 || aws.ToString(a.Metrics[1].Expression) != "m1 / 10" || aws.ToFloat64(a.Threshold) != 5 {
+		t.Fatalf("alarm = %+v", a)
+	}
+	inService(t, as, "workers", 1)
+	// The application reports a depth of 100 (backlog 10 > 5) every
+	// simulated 15 s, until the group has scaled out.
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 2000; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(250 * time.Millisecond):
+			}
+			cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("App"), MetricData: []cwtypes.MetricDatum{{
+				MetricName: aws.String("QueueDepth"), Value: aws.Float64(100), Timestamp: aws.Time(clk.Now()),
+				Dimensions: []cwtypes.Dimension{{Name: aws.String("Queue"), Value: aws.String("jobs")}}}}})
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	desiredIs(t, as, "workers", 2)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -157,7 +158,8 @@ func checkPolicy(typ string, in *api.PutScalingPolicyType) error {
 			return validation("Exactly one of PredefinedMetricSpecification and CustomizedMetricSpecification must be given.")
 		}
 		if c.CustomizedMetricSpecification != nil {
-			return validation("CustomizedMetricSpecification is not supported by nephele yet; use a PredefinedMetricSpecification.")
+			_, err := scaling.TargetTrackingAlarms(scaling.TrackingAlarms{Customized: customMetric(c.CustomizedMetricSpecification), TargetValue: deref(c.TargetValue)})
+			return err
 		}
 	case "PredictiveScaling":
 		return checkPredictive(in.PredictiveScalingConfiguration)
@@ -165,6 +167,43 @@ func checkPolicy(typ string, in *api.PutScalingPolicyType) error {
 		return validation("Invalid policy type %s.", typ)
 	}
 	return nil
+}
+
+// customMetric is a CustomizedMetricSpecification in the scaling
+// package's terms. A query's ReturnData defaults to true, as AWS's does.
+func customMetric(c *api.CustomizedMetricSpecification) *scaling.CustomMetric {
+	dims := func(ds []api.MetricDimension) map[string]string {
+		m := map[string]string{}
+		for _, d := range ds {
+			m[str(d.Name)] = str(d.Value)
+		}
+		return m
+	}
+	m := &scaling.CustomMetric{Namespace: str(c.Namespace), MetricName: str(c.MetricName), Statistic: str(c.Statistic), Unit: str(c.Unit),
+		Dimensions: dims(c.Dimensions), Period: int(deref(c.Period))}
+	for _, q := range c.Metrics {
+		sq := scaling.Query{ID: str(q.Id), Expression: str(q.Expression), Label: str(q.Label), Period: int(deref(q.Period)), ReturnData: q.ReturnData == nil || *q.ReturnData}
+		if st := q.MetricStat; st != nil {
+			sq.Stat, sq.Unit = str(st.Stat), str(st.Unit)
+			if st.Period != nil {
+				sq.Period = int(*st.Period)
+			}
+			if st.Metric != nil {
+				sq.Namespace, sq.MetricName, sq.Dimensions = str(st.Metric.Namespace), str(st.Metric.MetricName), dims(st.Metric.Dimensions)
+			}
+		}
+		m.Queries = append(m.Queries, sq)
+	}
+	return m
+}
+
+// cwDimensions are dimensions for CloudWatch, in name order.
+func cwDimensions(m map[string]string) []cwapi.Dimension {
+	var out []cwapi.Dimension
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, cwapi.Dimension{Name: ptr(k), Value: ptr(m[k])})
+	}
+	return out
 }
 
 func steps(in []api.StepAdjustment) []scaling.Step {
@@ -182,12 +221,16 @@ func (s *Service) createTrackingAlarms(ctx context.Context, sc scope, g groupRec
 		return nil, "", "", validation("Target tracking needs CloudWatch, which is not available.")
 	}
 	c := p.TargetTrackingConfiguration
-	specs, err := scaling.TargetTrackingAlarms(scaling.TrackingAlarms{
+	ta := scaling.TrackingAlarms{
 		GroupName: g.Name, PolicyARN: str(p.PolicyARN), HighID: awsid.RequestID(), LowID: awsid.RequestID(),
-		PredefinedMetricType: str(c.PredefinedMetricSpecification.PredefinedMetricType),
-		ResourceLabel:        str(c.PredefinedMetricSpecification.ResourceLabel),
-		TargetValue:          deref(c.TargetValue), DisableScaleIn: deref(c.DisableScaleIn),
-	})
+		TargetValue: deref(c.TargetValue), DisableScaleIn: deref(c.DisableScaleIn),
+	}
+	if m := c.PredefinedMetricSpecification; m != nil {
+		ta.PredefinedMetricType, ta.ResourceLabel = str(m.PredefinedMetricType), str(m.ResourceLabel)
+	} else {
+		ta.Customized = customMetric(c.CustomizedMetricSpecification)
+	}
+	specs, err := scaling.TargetTrackingAlarms(ta)
 	if err != nil {
 		return nil, "", "", err
 	}
@@ -195,9 +238,26 @@ func (s *Service) createTrackingAlarms(ctx context.Context, sc scope, g groupRec
 	var high, low string
 	for _, a := range specs {
 		in := &cwapi.PutMetricAlarmInput{
-			AlarmName: ptr(a.Name), AlarmDescription: ptr(a.Description), Namespace: ptr(a.Namespace), MetricName: ptr(a.MetricName),
-			Statistic: ptr(a.Statistic), Period: ptr(int32(a.Period)), EvaluationPeriods: ptr(int32(a.EvaluationPeriods)),
+			AlarmName: ptr(a.Name), AlarmDescription: ptr(a.Description), EvaluationPeriods: ptr(int32(a.EvaluationPeriods)),
 			Threshold: ptr(a.Threshold), ComparisonOperator: ptr(a.Comparison), AlarmActions: []string{str(p.PolicyARN)},
+		}
+		if len(a.Queries) == 0 {
+			in.Namespace, in.MetricName, in.Statistic, in.Period = ptr(a.Namespace), ptr(a.MetricName), ptr(a.Statistic), ptr(int32(a.Period))
+			in.Unit = optional(a.Unit)
+		}
+		for _, q := range a.Queries {
+			mq := cwapi.MetricDataQuery{Id: ptr(q.ID), Label: optional(q.Label), ReturnData: ptr(q.ReturnData)}
+			if q.Expression != "" {
+				mq.Expression = ptr(q.Expression)
+			} else {
+				period := q.Period
+				if period == 0 {
+					period = a.Period
+				}
+				mq.MetricStat = &cwapi.MetricStat{Metric: &cwapi.Metric{Namespace: ptr(q.Namespace), MetricName: ptr(q.MetricName), Dimensions: cwDimensions(q.Dimensions)},
+					Stat: ptr(q.Stat), Period: ptr(int32(period)), Unit: optional(q.Unit)}
+			}
+			in.Metrics = append(in.Metrics, mq)
 		}
 		if a.DatapointsToAlarm > 0 {
 			in.DatapointsToAlarm = ptr(int32(a.DatapointsToAlarm))
@@ -205,9 +265,7 @@ func (s *Service) createTrackingAlarms(ctx context.Context, sc scope, g groupRec
 		if a.TreatMissingData != "" {
 			in.TreatMissingData = ptr(a.TreatMissingData)
 		}
-		for k, v := range a.Dimensions {
-			in.Dimensions = append(in.Dimensions, cwapi.Dimension{Name: ptr(k), Value: ptr(v)})
-		}
+		in.Dimensions = cwDimensions(a.Dimensions)
 		if _, err := s.opts.Alarms.PutMetricAlarm(sc.Context(ctx), in); err != nil {
 			return nil, "", "", fmt.Errorf("creating alarm %s: %w", a.Name, err)
 		}

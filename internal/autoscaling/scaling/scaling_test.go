@@ -488,6 +488,16 @@ func TestTargetTrackingAlarmsErrors(t *testing.T) {
 		{"ALBRequestCountPerTarget_with_truncated_label", TrackingAlarms{PredefinedMetricType: ALBRequestCountPerTarget, TargetValue: 1000,
 			ResourceLabel: "app/my-alb/778d41231b141a0f/targetgroup/my-alb-target-group"}, "Invalid resource label"},
 		{"unknown_metric", TrackingAlarms{PredefinedMetricType: "ASGAverageMemoryUtilization", TargetValue: 50}, "Unsupported predefined metric type"},
+		{"custom_metric_and_math", TrackingAlarms{TargetValue: 5, Customized: &CustomMetric{Namespace: "App", MetricName: "Depth", Statistic: "Average",
+			Queries: []Query{{ID: "m1", Namespace: "App", MetricName: "Depth", Stat: "Average", ReturnData: true}}}}, "not both"},
+		{"custom_without_statistic", TrackingAlarms{TargetValue: 5, Customized: &CustomMetric{Namespace: "App", MetricName: "Depth"}}, "needs Namespace, MetricName and Statistic"},
+		{"custom_period_45", TrackingAlarms{TargetValue: 5, Customized: &CustomMetric{Namespace: "App", MetricName: "Depth", Statistic: "Sum", Period: 45}}, "10, 30 or 60"},
+		{"math_two_returning", TrackingAlarms{TargetValue: 5, Customized: &CustomMetric{Queries: []Query{
+			{ID: "m1", Namespace: "App", MetricName: "Depth", Stat: "Average", ReturnData: true}, {ID: "e1", Expression: "m1 / 2", ReturnData: true}}}}, "Exactly one metric data query"},
+		{"math_duplicate_id", TrackingAlarms{TargetValue: 5, Customized: &CustomMetric{Queries: []Query{
+			{ID: "m1", Namespace: "App", MetricName: "Depth", Stat: "Average"}, {ID: "m1", Expression: "m1 / 2", ReturnData: true}}}}, "unique Id"},
+		{"math_query_both", TrackingAlarms{TargetValue: 5, Customized: &CustomMetric{Queries: []Query{
+			{ID: "m1", Namespace: "App", MetricName: "Depth", Stat: "Average", Expression: "m1", ReturnData: true}}}}, "exactly one of Expression and MetricStat"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -500,5 +510,29 @@ func TestTargetTrackingAlarmsErrors(t *testing.T) {
 				t.Errorf("message %q, want it to contain %q", ae.Message, tt.want)
 			}
 		})
+	}
+}
+
+func TestTargetTrackingAlarmsCustomized(t *testing.T) {
+	got, err := TargetTrackingAlarms(TrackingAlarms{GroupName: "g", PolicyARN: "arn:p", HighID: "h", LowID: "l", TargetValue: 40,
+		Customized: &CustomMetric{Namespace: "App", MetricName: "Latency", Statistic: "p90", Unit: "Milliseconds", Period: 10, Dimensions: map[string]string{"Service": "web"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d alarms, want 2", len(got))
+	}
+	h := got[0]
+	if h.Namespace != "App" || h.MetricName != "Latency" || h.Statistic != "p90" || h.Unit != "Milliseconds" || h.Period != 10 ||
+		h.Dimensions["Service"] != "web" || h.Threshold != 40 || got[1].Threshold != 36 || len(h.Queries) != 0 {
+		t.Errorf("high alarm = %+v, low %+v", h, got[1])
+	}
+	math, err := TargetTrackingAlarms(TrackingAlarms{GroupName: "g", TargetValue: 5, DisableScaleIn: true, Customized: &CustomMetric{Queries: []Query{
+		{ID: "m1", Namespace: "App", MetricName: "Depth", Stat: "Sum"}, {ID: "e1", Expression: "m1 / 10", ReturnData: true}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(math) != 1 || len(math[0].Queries) != 2 || math[0].Namespace != "" || math[0].Statistic != "" {
+		t.Errorf("metric math alarm = %+v", math)
 	}
 }

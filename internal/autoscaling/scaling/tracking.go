@@ -126,6 +126,37 @@ type AlarmSpec struct {
 	// High is true for AlarmHigh, which scales out, and false for
 	// AlarmLow, which scales in.
 	High bool
+	// Unit is the metric's unit, if the policy gave one.
+	Unit string
+	// Queries replace Namespace, MetricName, Statistic and Dimensions for
+	// a customized metric given as metric math: the alarm's Metrics.
+	Queries []Query
+}
+
+// Query is one metric data query of a customized metric: a metric with
+// its statistic, or an expression over other queries.
+type Query struct {
+	ID, Expression, Label string
+	Namespace, MetricName string
+	Dimensions            map[string]string
+	Stat, Unit            string
+	// Period is the query's period in seconds, 0 for the alarm's.
+	Period int
+	// ReturnData marks the query whose values the alarm evaluates.
+	ReturnData bool
+}
+
+// CustomMetric is a target tracking policy's
+// CustomizedMetricSpecification: one metric with a statistic, or metric
+// math (Queries, exactly one returning data).
+type CustomMetric struct {
+	Namespace, MetricName string
+	Dimensions            map[string]string
+	Statistic, Unit       string
+	// Period is the metric's period in seconds: 60, or 10 or 30 for a
+	// high-resolution metric; 0 means 60.
+	Period  int
+	Queries []Query
 }
 
 // TrackingAlarms describes a target tracking policy with a predefined
@@ -146,6 +177,8 @@ type TrackingAlarms struct {
 	// app/<lb-name>/<lb-id>/targetgroup/<tg-name>/<tg-id>. Other metrics
 	// ignore it.
 	ResourceLabel string
+	// Customized, when set, is the metric instead of a predefined one.
+	Customized *CustomMetric
 	// TargetValue is the policy's target.
 	TargetValue float64
 	// DisableScaleIn leaves out AlarmLow.
@@ -168,12 +201,25 @@ type TrackingAlarms struct {
 // without a well-formed ResourceLabel, is a ValidationError.
 func TargetTrackingAlarms(c TrackingAlarms) ([]AlarmSpec, error) {
 	base := AlarmSpec{Statistic: "Average", Period: TrackingPeriod}
-	switch c.PredefinedMetricType {
-	case ASGAverageCPUUtilization, ASGAverageNetworkIn, ASGAverageNetworkOut:
+	switch m := c.Customized; {
+	case m != nil:
+		if err := checkCustom(m); err != nil {
+			return nil, err
+		}
+		if m.Period != 0 {
+			base.Period = m.Period
+		}
+		if len(m.Queries) > 0 {
+			base.Statistic, base.Queries = "", m.Queries
+		} else {
+			base.Namespace, base.MetricName, base.Statistic, base.Unit = m.Namespace, m.MetricName, m.Statistic, m.Unit
+			base.Dimensions = maps.Clone(m.Dimensions)
+		}
+	case c.PredefinedMetricType == ASGAverageCPUUtilization, c.PredefinedMetricType == ASGAverageNetworkIn, c.PredefinedMetricType == ASGAverageNetworkOut:
 		base.Namespace = "AWS/EC2"
 		base.MetricName = strings.TrimPrefix(c.PredefinedMetricType, "ASGAverage")
 		base.Dimensions = map[string]string{"AutoScalingGroupName": c.GroupName}
-	case ALBRequestCountPerTarget:
+	case c.PredefinedMetricType == ALBRequestCountPerTarget:
 		if c.ResourceLabel == "" {
 			return nil, validation("Resource label should be specified for predefined metric type ALBRequestCountPerTarget")
 		}
@@ -208,6 +254,43 @@ func TargetTrackingAlarms(c TrackingAlarms) ([]AlarmSpec, error) {
 	low.Threshold = c.TargetValue * 9 / 10
 	low.Comparison = "LessThanThreshold"
 	return []AlarmSpec{high, low}, nil
+}
+
+// checkCustom applies the rules of a CustomizedMetricSpecification: a
+// metric (namespace, name and statistic) or metric math, not both; in
+// metric math, unique IDs, each query an expression or a metric, and
+// exactly one returning data.
+func checkCustom(m *CustomMetric) error {
+	single := m.Namespace != "" || m.MetricName != "" || m.Statistic != ""
+	switch {
+	case single && len(m.Queries) > 0:
+		return validation("A customized metric specification must have either a metric (Namespace, MetricName and Statistic) or Metrics, not both.")
+	case !single && len(m.Queries) == 0:
+		return validation("A customized metric specification must have a metric (Namespace, MetricName and Statistic) or Metrics.")
+	case single && (m.Namespace == "" || m.MetricName == "" || m.Statistic == ""):
+		return validation("A customized metric specification needs Namespace, MetricName and Statistic.")
+	}
+	if m.Period != 0 && m.Period != 10 && m.Period != 30 && m.Period != 60 {
+		return validation("The period of a customized metric must be 10, 30 or 60 seconds.")
+	}
+	seen := map[string]bool{}
+	returning := 0
+	for _, q := range m.Queries {
+		if q.ID == "" || seen[q.ID] {
+			return validation("Each metric data query needs a unique Id.")
+		}
+		seen[q.ID] = true
+		if (q.Expression == "") == (q.MetricName == "") {
+			return validation("Metric data query %s must have exactly one of Expression and MetricStat.", q.ID)
+		}
+		if q.ReturnData {
+			returning++
+		}
+	}
+	if len(m.Queries) > 0 && returning != 1 {
+		return validation("Exactly one metric data query must return data (ReturnData true).")
+	}
+	return nil
 }
 
 // labelTargetGroup is the target group part of an ALB resource label
