@@ -16,6 +16,13 @@ func termGroup(g groupRecord) termination.Group {
 		}
 		tg.CurrentLaunchTemplateVersion = str(spec.Version)
 	}
+	if p := g.MixedInstancesPolicy; p != nil {
+		d := distribution(p)
+		tg.Distribution = &termination.Distribution{OnDemandBaseCapacity: int(deref(d.OnDemandBaseCapacity)),
+			OnDemandPercentageAboveBaseCapacity: int(deref(d.OnDemandPercentageAboveBaseCapacity))}
+		tg.OnDemandPriority = onDemandOrder(p)
+		tg.SpotAllocationStrategy = str(d.SpotAllocationStrategy)
+	}
 	seen := map[string]bool{}
 	for _, z := range g.Zones {
 		if !seen[z.Name] {
@@ -33,7 +40,7 @@ func termInstances(g groupRecord) []termination.Instance {
 			continue
 		}
 		ti := termination.Instance{ID: m.ID, AvailabilityZone: m.AZ, LaunchTime: m.Launched, InstanceType: m.InstanceType,
-			Lifecycle: "on-demand", ProtectedFromScaleIn: m.Protected, Weight: 1, LaunchConfigurationName: m.LaunchConfigurationName}
+			Lifecycle: cmpOr(m.Market, "on-demand"), ProtectedFromScaleIn: m.Protected, Weight: 1, LaunchConfigurationName: m.LaunchConfigurationName}
 		if m.LaunchTemplate != nil {
 			ti.LaunchTemplateName = str(m.LaunchTemplate.LaunchTemplateName)
 			if ti.LaunchTemplateName == "" {

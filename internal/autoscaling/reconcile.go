@@ -558,9 +558,36 @@ func (r *reconciler) launch(sc scope, g *groupRecord, n, capacity int, now time.
 		zones = append(zones, az)
 	}
 	sort.Strings(zones)
+	// Each batch is one zone and one purchase: a mixed group chooses
+	// On-Demand or Spot and the type per instance (mixed.go).
+	type batch struct {
+		az    string
+		count int
+		buy   purchase
+	}
+	var batches []batch
+	var buys []purchase
+	if g.MixedInstancesPolicy != nil {
+		buys = mixedPurchases(*g, n)
+	}
 	for _, az := range zones {
-		count := perZone[az]
-		in, err := r.runInput(sc, *g, az, count)
+		if g.MixedInstancesPolicy == nil {
+			batches = append(batches, batch{az: az, count: perZone[az]})
+			continue
+		}
+		var mine []purchase
+		mine, buys = buys[:perZone[az]], buys[perZone[az]:]
+		for _, buy := range mine {
+			if k := len(batches) - 1; k >= 0 && batches[k].az == az && batches[k].buy == buy {
+				batches[k].count++
+			} else {
+				batches = append(batches, batch{az: az, count: 1, buy: buy})
+			}
+		}
+	}
+	for _, b := range batches {
+		az, count := b.az, b.count
+		in, err := r.runInput(sc, *g, az, count, b.buy)
 		var insts []ec2api.Instance
 		if err == nil {
 			insts, err = r.s.opts.Compute.LaunchForGroup(r.ctx, sc.Account, sc.Region, g.Name, in, count)
@@ -585,6 +612,9 @@ func (r *reconciler) launch(sc scope, g *groupRecord, n, capacity int, now time.
 			id := str(inst.InstanceId)
 			m := member{ID: id, AZ: az, InstanceType: str(inst.InstanceType), Lifecycle: "Pending", Health: "Healthy",
 				Protected: g.ProtectNew, Launched: now, LaunchConfigurationName: g.LaunchConfigurationName}
+			if b.buy.market == "spot" {
+				m.Market = "spot"
+			}
 			if spec := launchSpec(*g); spec != nil {
 				m.LaunchTemplate = &api.LaunchTemplateSpecification{LaunchTemplateId: spec.LaunchTemplateId, LaunchTemplateName: spec.LaunchTemplateName, Version: ptr(templateVersion(inst, spec))}
 			}
@@ -636,7 +666,7 @@ func launchSpec(g groupRecord) *api.LaunchTemplateSpecification {
 
 // runInput is the RunInstances request that launches count instances of a
 // group in one zone.
-func (r *reconciler) runInput(sc scope, g groupRecord, az string, count int) (*ec2api.RunInstancesInput, error) {
+func (r *reconciler) runInput(sc scope, g groupRecord, az string, count int, buy purchase) (*ec2api.RunInstancesInput, error) {
 	in := &ec2api.RunInstancesInput{MinCount: ptr(int32(1)), MaxCount: ptr(int32(count)), SubnetId: ptr(subnetOf(g, az))}
 	var tags []ec2api.Tag
 	for _, t := range g.Tags {
@@ -652,10 +682,15 @@ func (r *reconciler) runInput(sc scope, g groupRecord, az string, count int) (*e
 	}
 	if spec := launchSpec(g); spec != nil {
 		in.LaunchTemplate = &ec2api.LaunchTemplateSpecification{LaunchTemplateId: spec.LaunchTemplateId, LaunchTemplateName: spec.LaunchTemplateName, Version: spec.Version}
-		if p := g.MixedInstancesPolicy; p != nil && p.LaunchTemplate != nil && len(p.LaunchTemplate.Overrides) > 0 {
-			// The first override's type: nephele does not yet spread a
-			// mixed group over its types.
-			in.InstanceType = p.LaunchTemplate.Overrides[0].InstanceType
+		if buy.instanceType != "" {
+			in.InstanceType = ptr(buy.instanceType)
+		}
+		if buy.market == "spot" {
+			opts := &ec2api.SpotMarketOptions{SpotInstanceType: ptr("one-time")}
+			if p := g.MixedInstancesPolicy; p != nil && p.InstancesDistribution != nil && str(p.InstancesDistribution.SpotMaxPrice) != "" {
+				opts.MaxPrice = p.InstancesDistribution.SpotMaxPrice
+			}
+			in.InstanceMarketOptions = &ec2api.InstanceMarketOptionsRequest{MarketType: ptr("spot"), SpotOptions: opts}
 		}
 		return in, nil
 	}

@@ -102,6 +102,8 @@ type member struct {
 	// Draining holds its termination while a target group drains it.
 	Registered []string `json:"registered,omitempty"`
 	Draining   bool     `json:"draining,omitempty"`
+	// Market is "spot" for a Spot Instance, "" for On-Demand.
+	Market string `json:"market,omitempty"`
 	// Replacing says why the instance is being replaced (replacement.go):
 	// it no longer counts toward capacity, and goes once its replacement
 	// is InService.
