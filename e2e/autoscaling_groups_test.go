@@ -260,3 +260,46 @@ func TestAutoScalingGroupErrors(t *testing.T) {
 		t.Errorf("deleting an empty group: %v", err)
 	}
 }
+
+// TestAutoScalingGroupNamesSharingAPrefix: groups named "web" and
+// "web/blue" keep their policies, hooks and activities apart.
+func TestAutoScalingGroupNamesSharingAPrefix(t *testing.T) {
+	env := testenv.Start(t, server.Config{})
+	ctx := context.Background()
+	ec := ec2.NewFromConfig(env.AWSConfig())
+	as := autoscaling.NewFromConfig(env.AWSConfig())
+	groupTemplate(t, ec, "prefix-lt", t.TempDir())
+	for _, name := range []string{"web", "web/blue"} {
+		_, err := as.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
+			AutoScalingGroupName: aws.String(name), MinSize: aws.Int32(0), MaxSize: aws.Int32(2), DesiredCapacity: aws.Int32(0),
+			LaunchTemplate:    &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("prefix-lt")},
+			AvailabilityZones: []string{"us-east-1a"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := as.PutScalingPolicy(ctx, &autoscaling.PutScalingPolicyInput{AutoScalingGroupName: aws.String(name), PolicyName: aws.String("up"),
+			AdjustmentType: aws.String("ChangeInCapacity"), ScalingAdjustment: aws.Int32(1)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := as.PutLifecycleHook(ctx, &autoscaling.PutLifecycleHookInput{AutoScalingGroupName: aws.String(name), LifecycleHookName: aws.String("hold"),
+			LifecycleTransition: aws.String("autoscaling:EC2_INSTANCE_LAUNCHING")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pols, err := as.DescribePolicies(ctx, &autoscaling.DescribePoliciesInput{AutoScalingGroupName: aws.String("web")})
+	if err != nil || len(pols.ScalingPolicies) != 1 || aws.ToString(pols.ScalingPolicies[0].AutoScalingGroupName) != "web" {
+		t.Fatalf("web's policies: %+v, %v", pols, err)
+	}
+	hooks, err := as.DescribeLifecycleHooks(ctx, &autoscaling.DescribeLifecycleHooksInput{AutoScalingGroupName: aws.String("web")})
+	if err != nil || len(hooks.LifecycleHooks) != 1 {
+		t.Fatalf("web's hooks: %+v, %v", hooks, err)
+	}
+	if _, err := as.DeleteAutoScalingGroup(ctx, &autoscaling.DeleteAutoScalingGroupInput{AutoScalingGroupName: aws.String("web")}); err != nil {
+		t.Fatal(err)
+	}
+	pols, err = as.DescribePolicies(ctx, &autoscaling.DescribePoliciesInput{AutoScalingGroupName: aws.String("web/blue")})
+	if err != nil || len(pols.ScalingPolicies) != 1 {
+		t.Fatalf("web/blue's policies after deleting web: %+v, %v", pols, err)
+	}
+}

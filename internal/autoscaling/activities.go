@@ -87,7 +87,7 @@ func (s *Service) DescribeScalingActivities(ctx context.Context, in *api.Describ
 			if err := decode(&a); err != nil {
 				return err
 			}
-			if len(in.ActivityIds) == 0 || slices.Contains(in.ActivityIds, a.ID) {
+			if (in.AutoScalingGroupName == nil || a.Group == *in.AutoScalingGroupName) && (len(in.ActivityIds) == 0 || slices.Contains(in.ActivityIds, a.ID)) {
 				all = append(all, a)
 			}
 			return nil

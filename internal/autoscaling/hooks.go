@@ -92,8 +92,12 @@ func hookOf(group string, spec api.LifecycleHookSpecification) (api.LifecycleHoo
 
 func putHook(tx store.Tx, sc scope, h api.LifecycleHook) error {
 	n := 0
-	err := tx.ForEach(bucketHooks, sc.Key(str(h.AutoScalingGroupName)+"/"), func(k string, _ func(any) error) error {
-		if k != hookKey(sc, str(h.AutoScalingGroupName), str(h.LifecycleHookName)) {
+	err := tx.ForEach(bucketHooks, sc.Key(str(h.AutoScalingGroupName)+"/"), func(k string, decode func(any) error) error {
+		var o api.LifecycleHook
+		if err := decode(&o); err != nil {
+			return err
+		}
+		if str(o.AutoScalingGroupName) == str(h.AutoScalingGroupName) && k != hookKey(sc, str(h.AutoScalingGroupName), str(h.LifecycleHookName)) {
 			n++
 		}
 		return nil
@@ -115,7 +119,10 @@ func groupHooks(tx store.Tx, sc scope, group string) ([]api.LifecycleHook, error
 		if err := decode(&h); err != nil {
 			return err
 		}
-		out = append(out, h)
+		// "web/blue"'s hooks share "web"'s key prefix.
+		if str(h.AutoScalingGroupName) == group {
+			out = append(out, h)
+		}
 		return nil
 	})
 	return out, err

@@ -308,6 +308,11 @@ func (s *Service) DescribePolicies(ctx context.Context, in *api.DescribePolicies
 				return err
 			}
 			p := r.Policy
+			// A group whose name extends another's ("web", "web/blue")
+			// shares its key prefix: the record names its group.
+			if in.AutoScalingGroupName != nil && str(p.AutoScalingGroupName) != *in.AutoScalingGroupName {
+				return nil
+			}
 			if (len(in.PolicyNames) == 0 || slices.Contains(in.PolicyNames, str(p.PolicyName)) || slices.Contains(in.PolicyNames, str(p.PolicyARN))) &&
 				(len(in.PolicyTypes) == 0 || slices.Contains(in.PolicyTypes, str(p.PolicyType))) {
 				all = append(all, r)
