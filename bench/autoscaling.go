@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -91,5 +93,231 @@ func runAutoScaling(bin string, size int) error {
 		}
 	}
 	fmt.Printf("%-34s %12s  (target < 5 s on 2 cores)\n", fmt.Sprintf("desired 0 → %d InService", size), fmt.Sprintf("%.2f s", wall.Since(t0).Seconds()))
+	return nil
+}
+
+// groupsAtScale prints what many groups cost nephele at --time-scale 60:
+// groups groups of one instance each, every one with a CPU target
+// tracking policy (two alarms each), all brought InService; then nephele's
+// CPU use over 10 s of real time (10 simulated minutes) of steady state,
+// as a share of one core. Each instance is a real process tree.
+func groupsAtScale(bin string, groups int) error {
+	s := server{name: "nephele", start: func(port int) *exec.Cmd {
+		return exec.Command(bin, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--log-level", "error", "--time-scale", "60",
+			"--max-instances", fmt.Sprint(groups+50), "--imds-port", "0")
+	}}
+	proc, base, err := launch(s)
+	if err != nil {
+		return err
+	}
+	defer stopGracefully(proc)
+	client := &http.Client{Timeout: 120 * time.Second}
+	image, err := x86Image(client, base)
+	if err != nil {
+		return err
+	}
+	userData := "IyEvYmluL3NoCnNsZWVwIDM2MDAgJgo=" // #!/bin/sh\nsleep 3600 &
+	if _, err := ec2Call(client, base, url.Values{"Action": {"CreateLaunchTemplate"}, "LaunchTemplateName": {"many"},
+		"LaunchTemplateData.ImageId": {image}, "LaunchTemplateData.InstanceType": {"t3.micro"}, "LaunchTemplateData.UserData": {userData}}); err != nil {
+		return err
+	}
+	t0 := wall.Now()
+	for i := range groups {
+		name := fmt.Sprintf("g%03d", i)
+		if _, err := asCall(client, base, url.Values{"Action": {"CreateAutoScalingGroup"}, "AutoScalingGroupName": {name},
+			"MinSize": {"1"}, "MaxSize": {"3"}, "LaunchTemplate.LaunchTemplateName": {"many"},
+			"AvailabilityZones.member.1": {"us-east-1a"}, "AvailabilityZones.member.2": {"us-east-1b"}}); err != nil {
+			return err
+		}
+		if _, err := asCall(client, base, url.Values{"Action": {"PutScalingPolicy"}, "AutoScalingGroupName": {name}, "PolicyName": {"cpu"},
+			"PolicyType": {"TargetTrackingScaling"}, "TargetTrackingConfiguration.TargetValue": {"50"},
+			"TargetTrackingConfiguration.PredefinedMetricSpecification.PredefinedMetricType": {"ASGAverageCPUUtilization"}}); err != nil {
+			return err
+		}
+	}
+	for {
+		n := 0
+		var token string
+		for {
+			params := url.Values{"Action": {"DescribeAutoScalingInstances"}, "MaxRecords": {"50"}}
+			if token != "" {
+				params.Set("NextToken", token)
+			}
+			body, err := asCall(client, base, params)
+			if err != nil {
+				return err
+			}
+			n += strings.Count(body, "<LifecycleState>InService</LifecycleState>")
+			token = between(body, "<NextToken>", "</NextToken>")
+			if token == "" {
+				break
+			}
+		}
+		if n >= groups {
+			break
+		}
+		if wall.Since(t0) > 180*time.Second {
+			return fmt.Errorf("only %d of %d groups InService after 180 s", n, groups)
+		}
+		wall.Sleep(context.Background(), 100*time.Millisecond)
+	}
+	fmt.Printf("%-34s %12s  (create, policy, launch; %d alarms)\n", fmt.Sprintf("%d groups → all InService", groups), fmt.Sprintf("%.2f s", wall.Since(t0).Seconds()), 2*groups)
+	pid := proc.Process.Pid
+	c0, w0 := cpuTicks(pid), wall.Now()
+	wall.Sleep(context.Background(), 10*time.Second)
+	used := float64(cpuTicks(pid)-c0) / 100 / wall.Since(w0).Seconds()
+	fmt.Printf("%-34s %11.0f%%  (of one core: reconciler, %d alarms, %d instance monitors)\n", fmt.Sprintf("%d groups steady at scale 60", groups), used*100, 2*groups, groups)
+	return nil
+}
+
+// between is the text of body between the first open and the next close.
+func between(body, open, close string) string {
+	_, rest, ok := strings.Cut(body, open)
+	if !ok {
+		return ""
+	}
+	v, _, _ := strings.Cut(rest, close)
+	return v
+}
+
+// warmPoolSpeedup prints how much sooner a scale-out instance serves HTTP
+// when it comes from a warm pool. The user-data does a second of
+// first-boot set-up, then installs a per-boot script that starts the
+// server and runs it: the pattern warm pools exist for. Cold, a new
+// instance runs the set-up; warm, a stopped pool instance only boots.
+// Each is timed from SetDesiredCapacity to the new instance's first HTTP
+// answer, at real time, median of rounds.
+func warmPoolSpeedup(bin string, rounds int) error {
+	s := server{name: "nephele", start: func(port int) *exec.Cmd {
+		return exec.Command(bin, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--log-level", "error", "--imds-port", "0")
+	}}
+	proc, base, err := launch(s)
+	if err != nil {
+		return err
+	}
+	defer stopGracefully(proc)
+	client := &http.Client{Timeout: 60 * time.Second}
+	image, err := x86Image(client, base)
+	if err != nil {
+		return err
+	}
+	const userData = `#!/bin/sh
+sleep 1
+mkdir -p var/lib/cloud/scripts/per-boot
+cat > var/lib/cloud/scripts/per-boot/serve <<'EOS'
+#!/bin/sh
+E=${AWS_EC2_METADATA_SERVICE_ENDPOINT%%/}
+T=$(curl -s -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' $E/latest/api/token)
+IP=$(curl -s -H "X-aws-ec2-metadata-token: $T" $E/latest/meta-data/local-ipv4)
+python3 -m http.server 8080 --bind "$IP" >/dev/null 2>&1 &
+EOS
+chmod +x var/lib/cloud/scripts/per-boot/serve
+./var/lib/cloud/scripts/per-boot/serve
+`
+	if _, err := ec2Call(client, base, url.Values{"Action": {"CreateLaunchTemplate"}, "LaunchTemplateName": {"warm"},
+		"LaunchTemplateData.ImageId": {image}, "LaunchTemplateData.InstanceType": {"t3.micro"},
+		"LaunchTemplateData.UserData": {base64.StdEncoding.EncodeToString([]byte(userData))}}); err != nil {
+		return err
+	}
+	for _, g := range []string{"cold", "warm"} {
+		if _, err := asCall(client, base, url.Values{"Action": {"CreateAutoScalingGroup"}, "AutoScalingGroupName": {g},
+			"MinSize": {"0"}, "MaxSize": {"1"}, "DesiredCapacity": {"0"}, "LaunchTemplate.LaunchTemplateName": {"warm"},
+			"AvailabilityZones.member.1": {"us-east-1a"}}); err != nil {
+			return err
+		}
+	}
+	if _, err := asCall(client, base, url.Values{"Action": {"PutWarmPool"}, "AutoScalingGroupName": {"warm"}, "MinSize": {"1"},
+		"InstanceReusePolicy.ReuseOnScaleIn": {"true"}}); err != nil {
+		return err
+	}
+	// ips are the private addresses of a group's InService instances.
+	ips := func(group string) ([]string, error) {
+		body, err := asCall(client, base, url.Values{"Action": {"DescribeAutoScalingGroups"}, "AutoScalingGroupNames.member.1": {group}})
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for _, part := range strings.Split(body, "<member>")[1:] {
+			if !strings.Contains(part, "<LifecycleState>InService</LifecycleState>") {
+				continue
+			}
+			id := between(part, "<InstanceId>", "</InstanceId>")
+			desc, err := ec2Call(client, base, url.Values{"Action": {"DescribeInstances"}, "InstanceId.1": {id}})
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, between(desc, "<privateIpAddress>", "</privateIpAddress>"))
+		}
+		return out, nil
+	}
+	// ready waits for the pool to hold a stopped instance, or for a group
+	// to be empty.
+	settle := func(group, want string) error {
+		for t0 := wall.Now(); wall.Since(t0) < 60*time.Second; wall.Sleep(context.Background(), 50*time.Millisecond) {
+			var body string
+			var err error
+			if want == "pool" {
+				body, err = asCall(client, base, url.Values{"Action": {"DescribeWarmPool"}, "AutoScalingGroupName": {group}})
+				if err == nil && strings.Count(body, "<LifecycleState>Warmed:Stopped</LifecycleState>") == 1 && strings.Count(body, "<LifecycleState>") == 1 {
+					return nil
+				}
+			} else {
+				body, err = asCall(client, base, url.Values{"Action": {"DescribeAutoScalingGroups"}, "AutoScalingGroupNames.member.1": {group}})
+				if err == nil && !strings.Contains(body, "<InstanceId>") {
+					return nil
+				}
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return fmt.Errorf("%s did not settle (%s)", group, want)
+	}
+	serveTime := func(group string) (time.Duration, error) {
+		t0 := wall.Now()
+		if _, err := asCall(client, base, url.Values{"Action": {"SetDesiredCapacity"}, "AutoScalingGroupName": {group}, "DesiredCapacity": {"1"}}); err != nil {
+			return 0, err
+		}
+		probe := &http.Client{Timeout: time.Second}
+		for wall.Since(t0) < 60*time.Second {
+			addrs, err := ips(group)
+			if err != nil {
+				return 0, err
+			}
+			for _, ip := range addrs {
+				if resp, err := probe.Get("http://" + ip + ":8080/"); err == nil {
+					resp.Body.Close()
+					return wall.Since(t0), nil
+				}
+			}
+			wall.Sleep(context.Background(), 10*time.Millisecond)
+		}
+		return 0, fmt.Errorf("%s: no HTTP answer within 60 s", group)
+	}
+	var cold, warm []time.Duration
+	for range rounds {
+		if err := settle("cold", "empty"); err != nil {
+			return err
+		}
+		d, err := serveTime("cold")
+		if err != nil {
+			return err
+		}
+		cold = append(cold, d)
+		if err := settle("warm", "pool"); err != nil {
+			return err
+		}
+		if d, err = serveTime("warm"); err != nil {
+			return err
+		}
+		warm = append(warm, d)
+		for _, g := range []string{"cold", "warm"} {
+			if _, err := asCall(client, base, url.Values{"Action": {"SetDesiredCapacity"}, "AutoScalingGroupName": {g}, "DesiredCapacity": {"0"}}); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Printf("%-34s %12s %12s %9.1f×  (cold/warm, median of %d; 1 s first-boot set-up)\n", "scale-out → serving HTTP",
+		ms(median(cold)), ms(median(warm)), float64(median(cold))/float64(median(warm)), rounds)
 	return nil
 }

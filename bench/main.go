@@ -57,11 +57,35 @@ func main() {
 	skipEC2 := flag.Bool("skip-ec2", false, "leave out the EC2 figures")
 	alarms := flag.Int("alarms", 10000, "one-minute alarms evaluated at --time-scale 60 (0 leaves the figure out)")
 	groupSize := flag.Int("group", 200, "instances of the Auto Scaling group scaled from 0 (0 leaves the figures out)")
+	groups := flag.Int("groups", 100, "one-instance Auto Scaling groups with target tracking run at --time-scale 60 (0 leaves the figure out)")
+	warmRounds := flag.Int("warm-rounds", 5, "cold and warm-pool scale-outs timed (0 leaves the figure out)")
 	flag.Parse()
 	if err := run(*workers, *duration, *maxRequests, *startups, *launches, *fleet, *alarms, *groupSize, *skipEC2); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+	if err := runGroups(*groups, *warmRounds); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// runGroups prints the Auto Scaling figures of many groups and of warm
+// pools, each on a fresh nephele.
+func runGroups(groups, warmRounds int) error {
+	bin, err := build()
+	if err != nil {
+		return err
+	}
+	if groups > 0 {
+		if err := groupsAtScale(bin, groups); err != nil {
+			return err
+		}
+	}
+	if warmRounds > 0 {
+		return warmPoolSpeedup(bin, warmRounds)
+	}
+	return nil
 }
 
 // server is one system under test.
