@@ -129,3 +129,13 @@ func (f *netFixture) putInstance(state, subnetID string, groups []string, placem
 	f.must(f.st.Update(func(tx store.Tx) error { return tx.Put(bucketInstanceRefs, f.sc.key(id), inst) }))
 	return id
 }
+
+func TestDescribeVpcsIsDefaultFilterNames(t *testing.T) {
+	f := newNetFixture(t)
+	for _, name := range []string{"is-default", "isDefault"} {
+		out, err := f.svc.DescribeVpcs(f.ctx, &api.DescribeVpcsInput{Filters: []api.Filter{{Name: ptr(name), Values: []string{"true"}}}})
+		if err != nil || len(out.Vpcs) != 1 || out.Vpcs[0].IsDefault == nil || !*out.Vpcs[0].IsDefault {
+			t.Fatalf("filter %s: %+v, %v", name, out, err)
+		}
+	}
+}

@@ -223,9 +223,12 @@ var vpcFields = filter.Fields[tagged[vpcRecord]]{
 	"cidr-block-association.cidr-block": field(func(v vpcRecord) *string { return v.CidrBlock }),
 	"dhcp-options-id":                   field(func(v vpcRecord) *string { return v.DhcpOptionsId }),
 	"is-default":                        boolField(func(v vpcRecord) *bool { return v.IsDefault }),
-	"owner-id":                          field(func(v vpcRecord) *string { return v.OwnerId }),
-	"state":                             field(func(v vpcRecord) *string { return v.State }),
-	"instance-tenancy":                  field(func(v vpcRecord) *string { return v.InstanceTenancy }),
+	// The older camel-case name, which EC2 still accepts and terraform's
+	// data "aws_vpc" { default = true } sends.
+	"isDefault":        boolField(func(v vpcRecord) *bool { return v.IsDefault }),
+	"owner-id":         field(func(v vpcRecord) *string { return v.OwnerId }),
+	"state":            field(func(v vpcRecord) *string { return v.State }),
+	"instance-tenancy": field(func(v vpcRecord) *string { return v.InstanceTenancy }),
 }
 
 // DescribeVpcs lists the region's VPCs.
