@@ -128,6 +128,9 @@ func (s *Service) CreateAutoScalingGroup(ctx context.Context, in *api.CreateAuto
 			if err != nil {
 				return err
 			}
+			if err := s.checkNotificationTarget(h); err != nil {
+				return err
+			}
 			if err := putHook(tx, sc, h); err != nil {
 				return err
 			}

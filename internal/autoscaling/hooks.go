@@ -38,6 +38,9 @@ func (s *Service) PutLifecycleHook(ctx context.Context, in *api.PutLifecycleHook
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkNotificationTarget(h); err != nil {
+		return nil, err
+	}
 	err = s.st.Update(func(tx store.Tx) error {
 		if _, err := loadGroup(tx, sc, str(h.AutoScalingGroupName)); err != nil {
 			return err
@@ -58,6 +61,7 @@ func (s *Service) PutLifecycleHook(ctx context.Context, in *api.PutLifecycleHook
 	if err != nil {
 		return nil, err
 	}
+	s.testNotification(ctx, sc, h)
 	return &api.PutLifecycleHookOutput{}, nil
 }
 

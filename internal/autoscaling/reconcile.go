@@ -221,6 +221,7 @@ func (r *reconciler) reconcile(sc scope, name string) (busy bool, err error) {
 		return false, err
 	}
 	launchHook, termHook := hookFor(hooks, launching), hookFor(hooks, terminating)
+	sourcesBefore := slices.Clone(g.Sources)
 	before := make(map[string]bool, len(g.Members))
 	for _, m := range g.Members {
 		before[m.ID] = true
@@ -278,6 +279,7 @@ func (r *reconciler) reconcile(sc scope, name string) (busy bool, err error) {
 			// A launch hook holds the instance until it is completed
 			// or its heartbeat runs out.
 			hookWait(&m, launchHook, "Pending:Wait", now, awsid.RequestID())
+			r.notifyWait(sc, g, launchHook, m, m.From)
 			changed = true
 		case o.state == "running" && m.Lifecycle == "Pending":
 			m.Lifecycle = "InService"
@@ -321,6 +323,7 @@ func (r *reconciler) reconcile(sc scope, name string) (busy bool, err error) {
 			switch {
 			case termHook != nil && alive:
 				hookWait(&m, termHook, "Terminating:Wait", now, awsid.RequestID())
+				r.notifyWait(sc, g, termHook, m, "")
 			default:
 				m.Lifecycle = "Terminating"
 				if alive {
@@ -368,6 +371,7 @@ func (r *reconciler) reconcile(sc scope, name string) (busy bool, err error) {
 			}
 			if termHook != nil {
 				hookWait(m, termHook, "Terminating:Wait", now, awsid.RequestID())
+				r.notifyWait(sc, g, termHook, *m, "")
 			} else {
 				m.Lifecycle = "Terminating"
 				terminate = append(terminate, id)
@@ -445,6 +449,7 @@ func (r *reconciler) reconcile(sc scope, name string) (busy bool, err error) {
 		// What API calls changed meanwhile (desired capacity and its
 		// cause, bounds, settings) stays; the members are the pass's.
 		cur.Members = mergeMembers(cur.Members, before, g.Members)
+		cur.Sources = mergeSources(cur.Sources, sourcesBefore, g.Sources)
 		if refreshed {
 			if err := tx.Put(bucketRefreshes, refreshKey, *refresh); err != nil {
 				return err

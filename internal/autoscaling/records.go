@@ -102,6 +102,9 @@ type member struct {
 	// Draining holds its termination while a target group drains it.
 	Registered []string `json:"registered,omitempty"`
 	Draining   bool     `json:"draining,omitempty"`
+	// From is "WarmPool" for an instance taken from the warm pool, for
+	// its lifecycle notifications.
+	From string `json:"from,omitempty"`
 	// Market is "spot" for a Spot Instance, "" for On-Demand.
 	Market string `json:"market,omitempty"`
 	// Replacing says why the instance is being replaced (replacement.go):

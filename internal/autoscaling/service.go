@@ -51,6 +51,9 @@ type Options struct {
 	// LoadBalancing registers the groups' instances with their target
 	// groups; nil refuses target groups.
 	LoadBalancing LoadBalancing
+	// Notifier delivers lifecycle hook notifications to Lambda
+	// functions; nil refuses notification targets.
+	Notifier LifecycleNotifier
 	// MetricSink receives the AWS/AutoScaling group metrics of groups
 	// with metrics collection enabled; nil drops them.
 	MetricSink metrics.Sink

@@ -358,6 +358,25 @@ func (r *reconciler) balance(sc scope, g *groupRecord, now time.Time, terminate 
 	return kept, changed
 }
 
+// mergeSources keeps the states a pass moved sources to, unless an API
+// call changed the source meanwhile (attached, detached, re-attached).
+func mergeSources(cur, before, pass []trafficSource) []trafficSource {
+	out := make([]trafficSource, 0, len(cur))
+	for _, c := range cur {
+		b := slices.IndexFunc(before, func(t trafficSource) bool { return t.ID == c.ID })
+		if b < 0 || before[b].State != c.State {
+			out = append(out, c) // the API's since the pass began
+			continue
+		}
+		p := slices.IndexFunc(pass, func(t trafficSource) bool { return t.ID == c.ID })
+		if p < 0 {
+			continue // removed by the pass
+		}
+		out = append(out, pass[p])
+	}
+	return out
+}
+
 func targets(ids []string) []elbapi.TargetDescription {
 	out := make([]elbapi.TargetDescription, len(ids))
 	for i, id := range ids {

@@ -213,6 +213,7 @@ func (r *reconciler) warmStep(sc scope, g groupRecord, m *member, o observed, la
 		}
 		if launchHook != nil {
 			hookWait(m, launchHook, "Warmed:Pending:Wait", now, awsid.RequestID())
+			r.notifyWait(sc, g, launchHook, *m, "")
 			changed = true
 			return
 		}
@@ -267,7 +268,7 @@ func (r *reconciler) takeFromPool(sc scope, g *groupRecord, n, capacity int, now
 		if m.Lifecycle != "Warmed:Running" {
 			start = append(start, m.ID)
 		}
-		m.Lifecycle, m.Launched, m.Health = "Pending", now, "Healthy"
+		m.Lifecycle, m.Launched, m.Health, m.From = "Pending", now, "Healthy", "WarmPool"
 		cause := fmt.Sprintf("%s  At %s an instance was started in response to a difference between desired and actual capacity, increasing the capacity from %d to %d.",
 			g.Cause, now.Format(causeTime), capacity, capacity+1)
 		capacity++

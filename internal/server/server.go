@@ -22,6 +22,7 @@ import (
 	"github.com/nephele-dev/nephele/internal/clock"
 	"github.com/nephele-dev/nephele/internal/cloudwatch"
 	"github.com/nephele-dev/nephele/internal/ec2"
+	"github.com/nephele-dev/nephele/internal/elbv2"
 	"github.com/nephele-dev/nephele/internal/gateway"
 	"github.com/nephele-dev/nephele/internal/iam"
 	"github.com/nephele-dev/nephele/internal/logs"
@@ -82,6 +83,8 @@ type Server struct {
 	cloudwatch *cloudwatch.Service
 	// autoscaling reconciles groups once serving.
 	autoscaling *autoscaling.Service
+	// elbv2 opens its load balancers' listeners once serving.
+	elbv2 *elbv2.Service
 	// tmpDir holds instance directories when state is in memory; it goes
 	// at Close.
 	tmpDir string
@@ -178,13 +181,18 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.ec2 = ec2Svc
 	cwActions.Instances = ec2Svc
-	asSvc := autoscaling.New(s.store, s.clock, autoscaling.Options{Compute: ec2Svc, Alarms: cwSvc, MetricSink: cwSvc, MetricHistory: cwSvc, Logger: cfg.Logger})
+	// ELBv2 resolves instance targets through EC2 and publishes its
+	// metrics to CloudWatch; Auto Scaling registers its instances with it.
+	elbSvc := elbv2.New(s.store, s.clock, elbv2.Options{Compute: ec2Svc, Metrics: cwSvc, Logger: cfg.Logger})
+	s.elbv2 = elbSvc
+	asSvc := autoscaling.New(s.store, s.clock, autoscaling.Options{Compute: ec2Svc, Alarms: cwSvc, LoadBalancing: elbSvc,
+		MetricSink: cwSvc, MetricHistory: cwSvc, Logger: cfg.Logger})
 	lifecycle.as = asSvc
 	cwActions.Scaling = scalingActions{asSvc}
 	s.autoscaling = asSvc
 	// CloudWatch and Auto Scaling close before EC2, so nothing acts on a
 	// closed EC2, and Logs after it, so the consoles' last lines are kept.
-	s.services = []service.Service{iamSvc, stsSvc, cwSvc, asSvc, ec2Svc, logsSvc}
+	s.services = []service.Service{iamSvc, stsSvc, cwSvc, asSvc, elbSvc, ec2Svc, logsSvc}
 
 	gw, err := gateway.New(gateway.Config{
 		AccountID: cfg.AccountID,
@@ -250,6 +258,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		return err
 	}
 	if err := s.autoscaling.Start(); err != nil {
+		return err
+	}
+	if err := s.elbv2.Start(); err != nil {
 		return err
 	}
 	s.http = &http.Server{

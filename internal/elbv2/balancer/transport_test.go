@@ -1,0 +1,134 @@
+package balancer
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// closingTarget answers each request with keep-alive headers and then
+// closes the connection anyway, as a target whose keep-alive timeout just
+// ran out does; it echoes the request body's length.
+func closingTarget(t *testing.T) Target {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				req, err := http.ReadRequest(bufio.NewReader(c))
+				if err != nil {
+					return
+				}
+				n, _ := io.Copy(io.Discard, req.Body)
+				body := "got " + strconv.FormatInt(n, 10)
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
+			}()
+		}
+	}()
+	return Target{ID: "i-closing", Addr: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port}
+}
+
+func TestStaleKeepAliveConnections(t *testing.T) {
+	h := newHarness(t)
+	h.p.SetTargetGroup(httpGroup("tg", closingTarget(t)))
+	url := h.alb(defaultRule(forwardTo("tg")))
+	tests := []struct {
+		name   string
+		method string
+		body   string
+		chunk  bool
+	}{
+		{"get", "GET", "", false},
+		{"small post", "POST", "hello", false},
+		{"large post", "POST", strings.Repeat("x", 200<<10), false},
+		{"chunked post", "POST", "abc", true},
+	}
+	for range 2 { // the second pass reuses whatever the first left pooled
+		for _, tc := range tests {
+			var r io.Reader = strings.NewReader(tc.body)
+			if tc.chunk {
+				r = io.MultiReader(r) // hides the length: chunked
+			}
+			req, _ := http.NewRequest(tc.method, url+"/", r)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if want := "got " + strconv.Itoa(len(tc.body)); resp.StatusCode != 200 || string(b) != want {
+				t.Errorf("%s: %d %q, want %q", tc.name, resp.StatusCode, b, want)
+			}
+		}
+	}
+}
+
+// truncatingTarget promises 100 bytes and sends 10, then hangs up.
+func truncatingTarget(t *testing.T) Target {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
+			}
+			c.Close()
+		}
+	}()
+	return Target{ID: "i-truncating", Addr: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port}
+}
+
+func TestTargetResetMidBody(t *testing.T) {
+	h := newHarness(t)
+	a := newBackend(t, "A")
+	h.p.SetTargetGroup(httpGroup("tg", truncatingTarget(t)))
+	h.p.SetTargetGroup(httpGroup("tg-ok", a.target("i-a")))
+	url := h.alb(
+		Rule{ARN: "r", Priority: 1, Conditions: []Condition{{Field: "path-pattern", Values: []string{"/ok"}}}, Actions: []Action{forwardTo("tg-ok")}},
+		defaultRule(forwardTo("tg")),
+	)
+	for range 3 {
+		resp, err := http.Get(url + "/")
+		if err == nil {
+			_, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		if err == nil {
+			t.Fatal("truncated response read without error")
+		}
+	}
+	// The proxy is still up for everyone else.
+	if code, body, _ := get(t, nil, url+"/ok"); code != 200 || body != "A" {
+		t.Fatalf("after truncated responses: %d %q", code, body)
+	}
+}
