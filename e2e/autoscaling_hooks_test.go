@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/nephele-dev/nephele/internal/server"
 	"github.com/nephele-dev/nephele/internal/testenv"
@@ -135,4 +138,71 @@ func TestAutoScalingLifecycleHooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	instanceState(t, ec2c, id, "terminated")
+}
+
+// TestAutoScalingHookNotifiesLambda: a launch hook whose notification
+// target is a Lambda function sends it a test notification when put, and
+// the lifecycle message when an instance waits; the function completes
+// the action with boto3 against nephele, and the instance goes InService.
+// A target nephele cannot publish to (SQS) is refused.
+func TestAutoScalingHookNotifiesLambda(t *testing.T) {
+	env, lc := startLambda(t, 10)
+	ctx := context.Background()
+	ec := ec2.NewFromConfig(env.AWSConfig())
+	as := autoscaling.NewFromConfig(env.AWSConfig())
+	out := t.TempDir()
+	fn := createPython(t, lc, "hook-handler", `import json, os
+import boto3
+
+def handler(event, context):
+    kind = event.get("Event") or event.get("LifecycleTransition", "unknown")
+    with open(os.path.join(os.environ["OUT"], kind.replace(":", "_") + ".json"), "a") as f:
+        f.write(json.dumps(event) + "\n")
+    if "LifecycleActionToken" in event:
+        boto3.client("autoscaling").complete_lifecycle_action(
+            AutoScalingGroupName=event["AutoScalingGroupName"], LifecycleHookName=event["LifecycleHookName"],
+            LifecycleActionToken=event["LifecycleActionToken"], LifecycleActionResult="CONTINUE")
+`, 60, func(in *lambda.CreateFunctionInput) {
+		in.Environment = &lambdatypes.Environment{Variables: map[string]string{"OUT": out}}
+	})
+	groupTemplate(t, ec, "notify-lt", t.TempDir())
+	_, err := as.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
+		AutoScalingGroupName: aws.String("notify"), MinSize: aws.Int32(0), MaxSize: aws.Int32(1), DesiredCapacity: aws.Int32(0),
+		LaunchTemplate:    &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("notify-lt")},
+		AvailabilityZones: []string{"us-east-1a"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		as.DeleteAutoScalingGroup(context.Background(), &autoscaling.DeleteAutoScalingGroupInput{AutoScalingGroupName: aws.String("notify"), ForceDelete: aws.Bool(true)})
+	})
+	_, err = as.PutLifecycleHook(ctx, &autoscaling.PutLifecycleHookInput{AutoScalingGroupName: aws.String("notify"), LifecycleHookName: aws.String("to-sqs"),
+		LifecycleTransition: aws.String("autoscaling:EC2_INSTANCE_LAUNCHING"), NotificationTargetARN: aws.String("arn:aws:sqs:us-east-1:000000000000:hooks"),
+		RoleARN: aws.String("arn:aws:iam::000000000000:role/hooks")})
+	wantASError(t, err, "ValidationError", "Unable to publish test message to notification target arn:aws:sqs:us-east-1:000000000000:hooks using IAM role arn:aws:iam::000000000000:role/hooks. Please check your target and role configuration and try again.")
+	if _, err := as.PutLifecycleHook(ctx, &autoscaling.PutLifecycleHookInput{AutoScalingGroupName: aws.String("notify"), LifecycleHookName: aws.String("boot"),
+		LifecycleTransition: aws.String("autoscaling:EC2_INSTANCE_LAUNCHING"), HeartbeatTimeout: aws.Int32(3600),
+		NotificationTargetARN: fn.FunctionArn, NotificationMetadata: aws.String(`{"team":"web"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	test := readLines(t, filepath.Join(out, "autoscaling_TEST_NOTIFICATION.json"), 1, 30*time.Second)
+	if !strings.Contains(test[0], `"LifecycleHookName": "boot"`) {
+		t.Fatalf("test notification = %s", test[0])
+	}
+	if _, err := as.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("notify"), DesiredCapacity: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	// Only the function's CompleteLifecycleAction can end the hour-long
+	// wait this quickly.
+	ids := inService(t, as, "notify", 1)
+	msg := readLines(t, filepath.Join(out, "autoscaling_EC2_INSTANCE_LAUNCHING.json"), 1, 30*time.Second)
+	var m map[string]string
+	if err := json.Unmarshal([]byte(msg[0]), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["EC2InstanceId"] != ids[0] || m["Origin"] != "EC2" || m["Destination"] != "AutoScalingGroup" || m["NotificationMetadata"] != `{"team":"web"}` ||
+		m["LifecycleActionToken"] == "" || m["Service"] != "AWS Auto Scaling" {
+		t.Fatalf("lifecycle message = %v", m)
+	}
 }

@@ -36,13 +36,13 @@ func TestEveryProtocolSpeaksToRealClients(t *testing.T) {
 			return err
 		}, "NotImplemented", "DescribeVpcEndpoints"},
 		{"query protocol (autoscaling)", func() error {
-			_, err := autoscaling.NewFromConfig(cfg).DescribeWarmPool(ctx, &autoscaling.DescribeWarmPoolInput{AutoScalingGroupName: aws.String("g")})
+			_, err := autoscaling.NewFromConfig(cfg).DescribeNotificationConfigurations(ctx, &autoscaling.DescribeNotificationConfigurationsInput{})
 			return err
-		}, "NotImplemented", "DescribeWarmPool"},
+		}, "NotImplemented", "DescribeNotificationConfigurations"},
 		{"query protocol (elbv2)", func() error {
-			_, err := elbv2.NewFromConfig(cfg).DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{})
+			_, err := elbv2.NewFromConfig(cfg).DescribeTrustStores(ctx, &elbv2.DescribeTrustStoresInput{})
 			return err
-		}, "NotImplemented", "DescribeLoadBalancers"},
+		}, "NotImplemented", "DescribeTrustStores"},
 		{"rpc v2 cbor (cloudwatch)", func() error {
 			_, err := cloudwatch.NewFromConfig(cfg).ListMetricStreams(ctx, &cloudwatch.ListMetricStreamsInput{})
 			return err
@@ -52,13 +52,13 @@ func TestEveryProtocolSpeaksToRealClients(t *testing.T) {
 			return err
 		}, "NotImplemented", "DescribeMetricFilters"},
 		{"rest-json (lambda)", func() error {
-			_, err := lambda.NewFromConfig(cfg).ListFunctions(ctx, &lambda.ListFunctionsInput{})
+			_, err := lambda.NewFromConfig(cfg).ListCodeSigningConfigs(ctx, &lambda.ListCodeSigningConfigsInput{})
 			return err
-		}, "NotImplemented", "ListFunctions"},
+		}, "NotImplemented", "ListCodeSigningConfigs"},
 		{"rest-json uri label (lambda)", func() error {
-			_, err := lambda.NewFromConfig(cfg).GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("my-fn")})
+			_, err := lambda.NewFromConfig(cfg).GetCodeSigningConfig(ctx, &lambda.GetCodeSigningConfigInput{CodeSigningConfigArn: aws.String("arn:aws:lambda:us-east-1:000000000000:code-signing-config:csc-0123456789abcdef0")})
 			return err
-		}, "NotImplemented", "GetFunction"},
+		}, "NotImplemented", "GetCodeSigningConfig"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,9 +81,9 @@ func TestCLIEveryProtocol(t *testing.T) {
 		{[]string{"ec2", "describe-vpc-endpoints"}, "(NotImplemented) when calling the DescribeVpcEndpoints operation"},
 		{[]string{"cloudwatch", "list-metric-streams"}, "(NotImplemented) when calling the ListMetricStreams operation"},
 		{[]string{"logs", "describe-metric-filters"}, "(NotImplemented) when calling the DescribeMetricFilters operation"},
-		{[]string{"lambda", "list-functions"}, "(NotImplemented) when calling the ListFunctions operation"},
-		{[]string{"autoscaling", "describe-warm-pool", "--auto-scaling-group-name", "g"}, "(NotImplemented) when calling the DescribeWarmPool operation"},
-		{[]string{"elbv2", "describe-load-balancers"}, "(NotImplemented) when calling the DescribeLoadBalancers operation"},
+		{[]string{"lambda", "list-code-signing-configs"}, "(NotImplemented) when calling the ListCodeSigningConfigs operation"},
+		{[]string{"autoscaling", "describe-notification-configurations"}, "(NotImplemented) when calling the DescribeNotificationConfigurations operation"},
+		{[]string{"elbv2", "describe-trust-stores"}, "(NotImplemented) when calling the DescribeTrustStores operation"},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -61,12 +61,20 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	fs.IntVar(&imdsPort, "imds-port", imdsPort, "port of each instance's metadata service, on the instance's own address (env NEPHELE_IMDS_PORT)")
 	fs.IntVar(&maxInstances, "max-instances", maxInstances, "most live EC2 instances per region (env NEPHELE_MAX_INSTANCES)")
 	consoleLogGroup := fs.String("console-log-group", env("CONSOLE_LOG_GROUP", ""), "mirror every EC2 instance's console output into this CloudWatch Logs group, one stream per instance; the instance tag nephele:console-log-group overrides it (env NEPHELE_CONSOLE_LOG_GROUP)")
+	lambdaConcurrency, err := strconv.Atoi(env("LAMBDA_CONCURRENCY", "1000"))
+	if err != nil {
+		return fmt.Errorf("NEPHELE_LAMBDA_CONCURRENCY: %w", err)
+	}
+	fs.IntVar(&lambdaConcurrency, "lambda-concurrency", lambdaConcurrency, "Lambda concurrent executions limit per region; lower it for a small machine (env NEPHELE_LAMBDA_CONCURRENCY)")
 	level := fs.String("log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env NEPHELE_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if spotRate < 0 {
 		return fmt.Errorf("--spot-interruption-rate must not be negative, got %v", spotRate)
+	}
+	if lambdaConcurrency <= 0 {
+		return fmt.Errorf("--lambda-concurrency must be positive, got %d", lambdaConcurrency)
 	}
 	if *scale <= 0 {
 		return fmt.Errorf("--time-scale must be positive, got %v", *scale)
@@ -78,7 +86,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 
 	srv, err := server.New(server.Config{Listen: *listen, TimeScale: *scale, DataDir: *dataDir, AccountID: *account, Logger: logger,
-		IMDSPort: imdsPort, MaxInstances: maxInstances, SpotInterruptionRate: spotRate, ConsoleLogGroup: *consoleLogGroup})
+		IMDSPort: imdsPort, MaxInstances: maxInstances, SpotInterruptionRate: spotRate, ConsoleLogGroup: *consoleLogGroup,
+		LambdaConcurrency: lambdaConcurrency})
 	if err != nil {
 		return err
 	}

@@ -97,3 +97,13 @@ func (r *reconciler) notifyWait(sc scope, g groupRecord, h *api.LifecycleHook, m
 func (s *Service) testNotification(ctx context.Context, sc scope, h api.LifecycleHook) {
 	s.notify(ctx, sc, &h, lifecycleMessage{Event: "autoscaling:TEST_NOTIFICATION"})
 }
+
+// DescribeAutoScalingNotificationTypes lists the notification types of
+// PutNotificationConfiguration (Amazon SNS notifications, which nephele
+// does not send yet: it has no SNS).
+func (s *Service) DescribeAutoScalingNotificationTypes(context.Context, *api.DescribeAutoScalingNotificationTypesInput) (*api.DescribeAutoScalingNotificationTypesAnswer, error) {
+	return &api.DescribeAutoScalingNotificationTypesAnswer{AutoScalingNotificationTypes: []string{
+		"autoscaling:EC2_INSTANCE_LAUNCH", "autoscaling:EC2_INSTANCE_LAUNCH_ERROR",
+		"autoscaling:EC2_INSTANCE_TERMINATE", "autoscaling:EC2_INSTANCE_TERMINATE_ERROR", "autoscaling:TEST_NOTIFICATION",
+	}}, nil
+}

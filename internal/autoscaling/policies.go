@@ -508,3 +508,12 @@ func durationPtr(p *int32) *time.Duration {
 	d := secondsOf(int(*p))
 	return &d
 }
+
+// DescribeAdjustmentTypes lists the policy adjustment types.
+func (s *Service) DescribeAdjustmentTypes(context.Context, *api.DescribeAdjustmentTypesInput) (*api.DescribeAdjustmentTypesAnswer, error) {
+	out := &api.DescribeAdjustmentTypesAnswer{}
+	for _, t := range []string{"ChangeInCapacity", "ExactCapacity", "PercentChangeInCapacity"} {
+		out.AdjustmentTypes = append(out.AdjustmentTypes, api.AdjustmentType{AdjustmentType: ptr(t)})
+	}
+	return out, nil
+}

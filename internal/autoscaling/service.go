@@ -131,6 +131,8 @@ func (s *Service) Operations() []service.Operation {
 		service.Handle("EnableMetricsCollection", s.EnableMetricsCollection),
 		service.Handle("DisableMetricsCollection", s.DisableMetricsCollection),
 		service.Handle("DescribeMetricCollectionTypes", s.DescribeMetricCollectionTypes),
+		// notifications.go
+		service.Handle("DescribeAutoScalingNotificationTypes", s.DescribeAutoScalingNotificationTypes),
 		// refresh.go
 		service.Handle("StartInstanceRefresh", s.StartInstanceRefresh),
 		service.Handle("DescribeInstanceRefreshes", s.DescribeInstanceRefreshes),
@@ -153,6 +155,7 @@ func (s *Service) Operations() []service.Operation {
 		service.Handle("DescribePolicies", s.DescribePolicies),
 		service.Handle("DeletePolicy", s.DeletePolicy),
 		service.Handle("ExecutePolicy", s.ExecutePolicy),
+		service.Handle("DescribeAdjustmentTypes", s.DescribeAdjustmentTypes),
 		// predictive.go
 		service.Handle("GetPredictiveScalingForecast", s.GetPredictiveScalingForecast),
 		// scheduled.go

@@ -22,6 +22,10 @@ type Error struct {
 	Receiver bool
 	// Cause is an internal error kept for the log, never shown to clients.
 	Cause error
+	// Fields are further members of the error's shape, for codecs that
+	// render them beside the message (Lambda's TooManyRequestsException
+	// carries a Reason, for example).
+	Fields map[string]string
 }
 
 func (e *Error) Error() string {

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	stsapi "github.com/nephele-dev/nephele/internal/api/sts"
 	"github.com/nephele-dev/nephele/internal/autoscaling"
 	"github.com/nephele-dev/nephele/internal/clock"
 	"github.com/nephele-dev/nephele/internal/cloudwatch"
@@ -25,6 +26,8 @@ import (
 	"github.com/nephele-dev/nephele/internal/elbv2"
 	"github.com/nephele-dev/nephele/internal/gateway"
 	"github.com/nephele-dev/nephele/internal/iam"
+	"github.com/nephele-dev/nephele/internal/lambda"
+	"github.com/nephele-dev/nephele/internal/lambda/execenv"
 	"github.com/nephele-dev/nephele/internal/logs"
 	"github.com/nephele-dev/nephele/internal/service"
 	"github.com/nephele-dev/nephele/internal/store"
@@ -63,6 +66,9 @@ type Config struct {
 	// nephele:console-log-group names another. Empty mirrors only tagged
 	// instances.
 	ConsoleLogGroup string
+	// LambdaConcurrency is the Lambda concurrent executions limit per
+	// region; 0 means Lambda's default of 1000.
+	LambdaConcurrency int
 	// Clock overrides the clock (tests pass a fake one).
 	Clock clock.Clock
 	// Logger receives logs; nil discards them.
@@ -83,6 +89,8 @@ type Server struct {
 	cloudwatch *cloudwatch.Service
 	// autoscaling reconciles groups once serving.
 	autoscaling *autoscaling.Service
+	// lambda runs its async queue and function URLs once serving.
+	lambda *lambda.Service
 	// elbv2 opens its load balancers' listeners once serving.
 	elbv2 *elbv2.Service
 	// tmpDir holds instance directories when state is in memory; it goes
@@ -181,18 +189,37 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.ec2 = ec2Svc
 	cwActions.Instances = ec2Svc
+	// Lambda runs functions in environments under the state directory;
+	// their output goes to CloudWatch Logs, their metrics to CloudWatch,
+	// and CloudWatch alarms and ELBv2 lambda targets invoke them.
+	lambdaDir := filepath.Join(instanceDir, "lambda")
+	if cfg.DataDir != "" {
+		lambdaDir = filepath.Join(cfg.DataDir, "lambda")
+	}
+	lambdaSvc := lambda.New(s.store, s.clock, lambda.Options{
+		Executor: execenv.New(execenv.Options{
+			Clock: s.clock, Logger: cfg.Logger, Dir: lambdaDir, Logs: functionLogs{logsSvc},
+		}),
+		Logger:           cfg.Logger,
+		Metrics:          cwSvc,
+		Endpoint:         s.Endpoint,
+		ConcurrencyLimit: cfg.LambdaConcurrency,
+		Credentials:      functionCredentials{stsSvc},
+	})
+	cwActions.Functions = lambdaSvc
+	s.lambda = lambdaSvc
 	// ELBv2 resolves instance targets through EC2 and publishes its
 	// metrics to CloudWatch; Auto Scaling registers its instances with it.
-	elbSvc := elbv2.New(s.store, s.clock, elbv2.Options{Compute: ec2Svc, Metrics: cwSvc, Logger: cfg.Logger})
+	elbSvc := elbv2.New(s.store, s.clock, elbv2.Options{Compute: ec2Svc, Metrics: cwSvc, Lambda: lambdaSvc, Logger: cfg.Logger})
 	s.elbv2 = elbSvc
-	asSvc := autoscaling.New(s.store, s.clock, autoscaling.Options{Compute: ec2Svc, Alarms: cwSvc, LoadBalancing: elbSvc,
+	asSvc := autoscaling.New(s.store, s.clock, autoscaling.Options{Compute: ec2Svc, Alarms: cwSvc, LoadBalancing: elbSvc, Notifier: lifecycleNotifier{lambdaSvc},
 		MetricSink: cwSvc, MetricHistory: cwSvc, Logger: cfg.Logger})
 	lifecycle.as = asSvc
 	cwActions.Scaling = scalingActions{asSvc}
 	s.autoscaling = asSvc
 	// CloudWatch and Auto Scaling close before EC2, so nothing acts on a
 	// closed EC2, and Logs after it, so the consoles' last lines are kept.
-	s.services = []service.Service{iamSvc, stsSvc, cwSvc, asSvc, elbSvc, ec2Svc, logsSvc}
+	s.services = []service.Service{iamSvc, stsSvc, cwSvc, asSvc, lambdaSvc, elbSvc, ec2Svc, logsSvc}
 
 	gw, err := gateway.New(gateway.Config{
 		AccountID: cfg.AccountID,
@@ -222,6 +249,40 @@ func (c consoleLogs) Append(ctx context.Context, account, region, group, stream 
 		events[i] = logs.Event{Timestamp: l.Time, Message: l.Text}
 	}
 	return c.logs.Append(ctx, account, region, group, stream, events)
+}
+
+// lifecycleNotifier delivers Auto Scaling lifecycle hook notifications to
+// the Lambda functions hooks name, invoked asynchronously.
+type lifecycleNotifier struct{ lambda *lambda.Service }
+
+func (n lifecycleNotifier) NotifyLifecycle(ctx context.Context, target string, message []byte) error {
+	return n.lambda.InvokeEvent(ctx, target, message)
+}
+
+// functionLogs lets Lambda's environments write function output to
+// CloudWatch Logs; Append creates the group /aws/lambda/NAME and the
+// stream on first use, as Lambda does.
+type functionLogs struct{ logs *logs.Service }
+
+func (f functionLogs) Append(ctx context.Context, account, region, group, stream string, events []execenv.LogEvent) error {
+	evs := make([]logs.Event, len(events))
+	for i, e := range events {
+		evs[i] = logs.Event{Timestamp: e.Time, Message: e.Message}
+	}
+	return f.logs.Append(ctx, account, region, group, stream, evs)
+}
+
+// functionCredentials gives Lambda functions sessions of their execution
+// roles through STS's AssumeRole, as Lambda assumes a function's role.
+type functionCredentials struct{ sts *sts.Service }
+
+func (f functionCredentials) RoleCredentials(ctx context.Context, roleARN, sessionName string) (execenv.Credentials, error) {
+	out, err := f.sts.AssumeRole(ctx, &stsapi.AssumeRoleInput{RoleArn: &roleARN, RoleSessionName: &sessionName})
+	if err != nil {
+		return execenv.Credentials{}, err
+	}
+	c := out.Credentials
+	return execenv.Credentials{AccessKeyID: *c.AccessKeyId, SecretAccessKey: *c.SecretAccessKey, SessionToken: *c.SessionToken}, nil
 }
 
 // Listen binds the configured address. It is separate from Serve so callers
@@ -258,6 +319,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		return err
 	}
 	if err := s.autoscaling.Start(); err != nil {
+		return err
+	}
+	if err := s.lambda.Start(); err != nil {
 		return err
 	}
 	if err := s.elbv2.Start(); err != nil {

@@ -416,7 +416,11 @@ func (Codec) EncodeError(w http.ResponseWriter, r *protocol.Request, e *awserr.E
 	if e.Receiver {
 		typ = "Service"
 	}
-	body, _ := json.Marshal(map[string]string{"Type": typ, "Message": e.Message})
+	fields := map[string]string{"Type": typ, "Message": e.Message}
+	for k, v := range e.Fields {
+		fields[k] = v
+	}
+	body, _ := json.Marshal(fields)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Amzn-ErrorType", protocol.ErrorType(r.Service, e.Code))
