@@ -126,3 +126,42 @@ def handler(event, context):
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestLambdaSnapStart: a published version of a function with SnapStart
+// on PublishedVersions starts from its snapshot, and its REPORT line says
+// Restore Duration instead of Init Duration; $LATEST starts cold.
+func TestLambdaSnapStart(t *testing.T) {
+	_, c := startLambda(t, 10)
+	ctx := context.Background()
+	createPython(t, c, "snappy", pythonHandler, 30, func(in *lambda.CreateFunctionInput) {
+		in.SnapStart = &lambdatypes.SnapStart{ApplyOn: lambdatypes.SnapStartApplyOnPublishedVersions}
+	})
+	v, err := c.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("snappy")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := lambda.NewPublishedVersionActiveWaiter(c, func(o *lambda.PublishedVersionActiveWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+	})
+	if err := w.Wait(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("snappy"), Qualifier: v.Version}, 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if v.SnapStart == nil || v.SnapStart.OptimizationStatus != lambdatypes.SnapStartOptimizationStatusOn {
+		t.Fatalf("published version's SnapStart = %+v", v.SnapStart)
+	}
+	report := func(qualifier string) string {
+		t.Helper()
+		out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("snappy"), Qualifier: aws.String(qualifier), LogType: lambdatypes.LogTypeTail, Payload: []byte(`{}`)})
+		if err != nil || out.FunctionError != nil {
+			t.Fatalf("invoke %s: %v, %s", qualifier, err, out.Payload)
+		}
+		tail, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult))
+		return string(tail)
+	}
+	if r := report(aws.ToString(v.Version)); !strings.Contains(r, "Restore Duration:") || strings.Contains(r, "Init Duration:") {
+		t.Fatalf("version %s's first log:\n%s", aws.ToString(v.Version), r)
+	}
+	if r := report("$LATEST"); !strings.Contains(r, "Init Duration:") {
+		t.Fatalf("$LATEST's first log:\n%s", r)
+	}
+}

@@ -1,8 +1,6 @@
 package lambda
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -208,16 +206,14 @@ func (s *Service) pending(v *versionRecord) bool {
 // inspectZip checks a deployment package or layer content: a zip Lambda
 // can unpack, within the unzipped limit. It returns the unzipped size.
 func inspectZip(b []byte) (int64, error) {
-	r, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	// execenv's check: a readable zip whose entries all stay inside the
+	// directory it unpacks into, refused here rather than at first run.
+	total, err := execenv.UnzippedSize(b)
 	if err != nil {
-		return 0, invalidParameter("Could not unzip uploaded file. Please check your file, then try to upload again.")
+		return 0, invalidParameter("%s", err.Error())
 	}
-	var total int64
-	for _, f := range r.File {
-		total += int64(f.UncompressedSize64)
-		if total > maxUnzipped {
-			return 0, invalidParameter("Unzipped size must be smaller than %d bytes", maxUnzipped)
-		}
+	if total > maxUnzipped {
+		return 0, invalidParameter("Unzipped size must be smaller than %d bytes", maxUnzipped)
 	}
 	return total, nil
 }

@@ -195,3 +195,20 @@ func TestParseFunction(t *testing.T) {
 		}
 	}
 }
+
+func TestInspectZipRefusesEscapingEntries(t *testing.T) {
+	var buf bytes.Buffer
+	w := zip.NewWriter(&buf)
+	f, err := w.Create("../outside.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("x = 1\n"))
+	w.Close()
+	if _, err := inspectZip(buf.Bytes()); err == nil {
+		t.Fatal("a zip whose entry escapes its directory was accepted")
+	}
+	if _, err := inspectZip([]byte("not a zip")); err == nil {
+		t.Fatal("garbage was accepted as a zip")
+	}
+}

@@ -223,6 +223,11 @@ func (s *Service) envFunction(ctx context.Context, t *target) (*execenv.Function
 	if len(c.Architectures) > 0 {
 		fn.Architecture = c.Architectures[0]
 	}
+	// SnapStart restores published versions from a snapshot taken after
+	// init; $LATEST always starts cold.
+	if c.SnapStart != nil && str(c.SnapStart.ApplyOn) == "PublishedVersions" && str(c.Version) != latest {
+		fn.SnapStart = true
+	}
 	if c.LoggingConfig != nil && str(c.LoggingConfig.LogGroup) != "" {
 		fn.LogGroup = str(c.LoggingConfig.LogGroup)
 	}
