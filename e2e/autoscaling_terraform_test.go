@@ -21,6 +21,7 @@ import (
 // group really reaches its capacity, a second plan sees no drift, and
 // destroy leaves no group, no alarm and no instance.
 func TestTerraformAutoScalingStack(t *testing.T) {
+	t.Parallel()
 	env := testenv.Start(t, server.Config{TimeScale: 10})
 	tf := env.NewTerraform(t, `
 data "aws_ami" "al2023" {

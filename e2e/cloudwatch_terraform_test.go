@@ -19,6 +19,7 @@ import (
 // the hashicorp/aws provider: apply converges, a second plan sees no
 // drift, and destroy leaves nothing.
 func TestTerraformCloudWatchStack(t *testing.T) {
+	t.Parallel()
 	env := testenv.Start(t, server.Config{})
 	tf := env.NewTerraform(t, `
 resource "aws_cloudwatch_metric_alarm" "cpu" {

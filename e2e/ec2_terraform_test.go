@@ -41,6 +41,7 @@ func sshPublicKey(t *testing.T) string {
 // HTTP. The instance serves, a second plan sees no drift, and destroy
 // leaves no instance and no process behind.
 func TestTerraformEC2Stack(t *testing.T) {
+	t.Parallel()
 	env := testenv.Start(t, server.Config{})
 	pids := t.TempDir()
 	tf := env.NewTerraform(t, fmt.Sprintf(`
