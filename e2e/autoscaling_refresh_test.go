@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
@@ -180,11 +183,41 @@ func TestAutoScalingInstanceRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	refreshDone(t, as, "refresh", aws.ToString(c2.InstanceRefreshId), astypes.InstanceRefreshStatusCancelled)
+	// An alarm of the AlarmSpecification in ALARM rolls the refresh back
+	// (AutoRollback): here one that breaches on missing data.
+	cw := cloudwatch.NewFromConfig(env.AWSConfig())
+	if _, err := cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("refresh-guard"), Namespace: aws.String("App"),
+		MetricName: aws.String("Errors"), Statistic: cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1),
+		Threshold: aws.Float64(1), ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold, TreatMissingData: aws.String("breaching")}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "guard alarm in ALARM", func() error {
+		a, _, err := alarmState(ctx, cw, "refresh-guard")
+		if err == nil && a.StateValue != "ALARM" {
+			err = fmt.Errorf("state %s", a.StateValue)
+		}
+		return err
+	})
+	guarded, err := as.StartInstanceRefresh(ctx, &autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: aws.String("refresh"),
+		DesiredConfiguration: &astypes.DesiredConfiguration{LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("refresh-lt"), Version: aws.String(v3)}},
+		Preferences: &astypes.RefreshPreferences{AutoRollback: aws.Bool(true), AlarmSpecification: &astypes.AlarmSpecification{Alarms: []string{"refresh-guard"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = refreshDone(t, as, "refresh", aws.ToString(guarded.InstanceRefreshId), astypes.InstanceRefreshStatusRollbackSuccessful)
+	if r.RollbackDetails == nil || !strings.Contains(aws.ToString(r.RollbackDetails.RollbackReason), "alarm refresh-guard went into ALARM state") {
+		t.Fatalf("rollback details = %+v", r.RollbackDetails)
+	}
+	for id, v := range templateVersions(t, as, "refresh") {
+		if v != v2 {
+			t.Fatalf("after the alarm's rollback, %s is on version %s, want %s", id, v, v2)
+		}
+	}
 	all, err := as.DescribeInstanceRefreshes(ctx, &autoscaling.DescribeInstanceRefreshesInput{AutoScalingGroupName: aws.String("refresh")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all.InstanceRefreshes) != 4 || aws.ToString(all.InstanceRefreshes[0].InstanceRefreshId) != aws.ToString(c2.InstanceRefreshId) {
+	if len(all.InstanceRefreshes) != 5 || aws.ToString(all.InstanceRefreshes[0].InstanceRefreshId) != aws.ToString(guarded.InstanceRefreshId) {
 		t.Fatalf("DescribeInstanceRefreshes lists %d, newest %s", len(all.InstanceRefreshes), aws.ToString(all.InstanceRefreshes[0].InstanceRefreshId))
 	}
 }

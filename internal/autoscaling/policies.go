@@ -26,6 +26,8 @@ const bucketPolicies = "autoscaling-policies"
 type Alarms interface {
 	PutMetricAlarm(ctx context.Context, in *cwapi.PutMetricAlarmInput) (*cwapi.PutMetricAlarmOutput, error)
 	DeleteAlarms(ctx context.Context, in *cwapi.DeleteAlarmsInput) (*cwapi.DeleteAlarmsOutput, error)
+	// DescribeAlarms reads the alarms an instance refresh watches.
+	DescribeAlarms(ctx context.Context, in *cwapi.DescribeAlarmsInput) (*cwapi.DescribeAlarmsOutput, error)
 }
 
 // Trigger is what an alarm action tells a policy: the alarm, its state,

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	api "github.com/nephele-dev/nephele/internal/api/autoscaling"
+	cwapi "github.com/nephele-dev/nephele/internal/api/cloudwatch"
 	ec2api "github.com/nephele-dev/nephele/internal/api/ec2"
 	"github.com/nephele-dev/nephele/internal/awserr"
 	"github.com/nephele-dev/nephele/internal/awsid"
@@ -293,7 +294,7 @@ func (s *Service) RollbackInstanceRefresh(ctx context.Context, in *api.RollbackI
 		if f.Status == "RollbackInProgress" {
 			return noActiveRefresh(f.Group)
 		}
-		if f.Desired == nil || (f.Desired.LaunchTemplate == nil && f.Desired.MixedInstancesPolicy == nil) {
+		if !f.reversible() {
 			return awserr.New(http.StatusBadRequest, "IrreversibleInstanceRefresh", "The instance refresh can't be rolled back because it was started without a desired configuration.")
 		}
 		f.startRollback(now, "Rollback started by user request.")
@@ -303,6 +304,36 @@ func (s *Service) RollbackInstanceRefresh(ctx context.Context, in *api.RollbackI
 		return nil, err
 	}
 	return &api.RollbackInstanceRefreshAnswer{InstanceRefreshId: ptr(f.ID)}, nil
+}
+
+// reversible reports whether a refresh can be rolled back: it was given
+// a desired configuration to undo.
+func (f *refreshRecord) reversible() bool {
+	return f.Desired != nil && (f.Desired.LaunchTemplate != nil || f.Desired.MixedInstancesPolicy != nil)
+}
+
+// alarmFiring is the first of a refresh's alarms in ALARM, or "".
+func (r *reconciler) alarmFiring(sc scope, spec *api.AlarmSpecification) string {
+	if spec == nil || len(spec.Alarms) == 0 || r.s.opts.Alarms == nil {
+		return ""
+	}
+	out, err := r.s.opts.Alarms.DescribeAlarms(sc.Context(r.ctx), &cwapi.DescribeAlarmsInput{AlarmNames: spec.Alarms,
+		AlarmTypes: []string{"MetricAlarm", "CompositeAlarm"}})
+	if err != nil {
+		r.s.log().Warn("autoscaling: reading an instance refresh's alarms", "err", err)
+		return ""
+	}
+	for _, a := range out.MetricAlarms {
+		if str(a.StateValue) == "ALARM" {
+			return str(a.AlarmName)
+		}
+	}
+	for _, a := range out.CompositeAlarms {
+		if str(a.StateValue) == "ALARM" {
+			return str(a.AlarmName)
+		}
+	}
+	return ""
 }
 
 func (f *refreshRecord) startRollback(now time.Time, reason string) {
@@ -410,6 +441,20 @@ func (r *reconciler) refreshStep(sc scope, g *groupRecord, f *refreshRecord, now
 	}
 	if f.Status == "Pending" {
 		f.Status, changed = "InProgress", true
+	}
+	// An alarm of the AlarmSpecification in ALARM fails the refresh, or
+	// rolls it back with AutoRollback.
+	if f.Status == "InProgress" {
+		if alarm := r.alarmFiring(sc, p.AlarmSpecification); alarm != "" {
+			reason := fmt.Sprintf("The instance refresh failed because alarm %s went into ALARM state.", alarm)
+			if deref(p.AutoRollback) && f.reversible() {
+				f.startRollback(now, reason)
+				return g.Desired, nil, nil, true
+			}
+			end := now
+			f.Status, f.Reason, f.End, f.Batch = "Failed", reason, &end, nil
+			return g.Desired, nil, nil, true
+		}
 	}
 	// The batch in flight: replacements still coming up or warming.
 	var waiting []string
