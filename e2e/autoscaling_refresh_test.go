@@ -200,7 +200,7 @@ func TestAutoScalingInstanceRefresh(t *testing.T) {
 	})
 	guarded, err := as.StartInstanceRefresh(ctx, &autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: aws.String("refresh"),
 		DesiredConfiguration: &astypes.DesiredConfiguration{LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("refresh-lt"), Version: aws.String(v3)}},
-		Preferences: &astypes.RefreshPreferences{AutoRollback: aws.Bool(true), AlarmSpecification: &astypes.AlarmSpecification{Alarms: []string{"refresh-guard"}}}})
+		Preferences:          &astypes.RefreshPreferences{AutoRollback: aws.Bool(true), AlarmSpecification: &astypes.AlarmSpecification{Alarms: []string{"refresh-guard"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
