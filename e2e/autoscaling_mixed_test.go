@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,7 +36,7 @@ func TestAutoScalingMixedInstances(t *testing.T) {
 			InstancesDistribution: &astypes.InstancesDistribution{OnDemandBaseCapacity: aws.Int32(1), OnDemandPercentageAboveBaseCapacity: aws.Int32(50),
 				SpotAllocationStrategy: aws.String("capacity-optimized")},
 		},
-		AvailabilityZones: []string{"us-east-1a", "us-east-1b"},
+		AvailabilityZones: []string{"us-east-1a", "us-east-1b"}, CapacityRebalance: aws.Bool(true),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -65,8 +68,53 @@ func TestAutoScalingMixedInstances(t *testing.T) {
 	if _, err := as.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("mixed"), DesiredCapacity: aws.Int32(3)}); err != nil {
 		t.Fatal(err)
 	}
-	od, spot = split(inService(t, as, "mixed", 3))
+	three := inService(t, as, "mixed", 3)
+	od, spot = split(three)
 	if n := spot["t3.micro"] + spot["t3.small"]; od != 2 || n != 1 {
 		t.Fatalf("after scale-in: On-Demand %d, Spot %v; want 2 and 1", od, spot)
+	}
+
+	// Capacity Rebalancing: the Spot Instance gets a rebalance
+	// recommendation (its interruption a simulated minute later); the
+	// group launches a Spot replacement and then lets the old one go.
+	var spotID string
+	for _, id := range three {
+		if _, s := split([]string{id}); len(s) == 1 {
+			spotID = id
+		}
+	}
+	body := fmt.Sprintf(`{"instanceIds":[%q],"noticeDelaySeconds":60}`, spotID)
+	resp, err := http.Post(env.Endpoint+"/_nephele/ec2/spot-interruption", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("spot-interruption: %s", resp.Status)
+	}
+	eventually(t, "the Spot Instance replaced ahead of its interruption", func() error {
+		now := inServiceNow(ctx, as, "mixed")
+		if len(now) != 3 || containsID(now, spotID) {
+			return fmt.Errorf("InService %v", now)
+		}
+		return nil
+	})
+	od, spot = split(inService(t, as, "mixed", 3))
+	if n := spot["t3.micro"] + spot["t3.small"]; od != 2 || n != 1 {
+		t.Fatalf("after rebalancing: On-Demand %d, Spot %v; want 2 and 1", od, spot)
+	}
+	acts, err := as.DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{AutoScalingGroupName: aws.String("mixed")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !activityWith(acts.Activities, "Terminating EC2 instance: "+spotID, "Successful") {
+		t.Fatalf("no termination activity for %s", spotID)
+	}
+	found := false
+	for _, a := range acts.Activities {
+		found = found || strings.Contains(aws.ToString(a.Cause), "in response to an EC2 instance rebalance recommendation.")
+	}
+	if !found {
+		t.Fatal("no activity names the rebalance recommendation")
 	}
 }

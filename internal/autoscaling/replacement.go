@@ -12,10 +12,12 @@ import (
 // documentation describes them: Availability Zone rebalancing (after the
 // group's zones change, or instances leave one zone, the group launches
 // in the smallest zone first and only then terminates in the largest, so
-// capacity never drops) and the maximum instance lifetime (an instance
-// older than MaxInstanceLifetime is replaced, one at a time). Both take
-// one step per reconciler pass, and only while the group is otherwise
-// settled: no instance coming or going, and no instance refresh.
+// capacity never drops), the maximum instance lifetime (an instance older
+// than MaxInstanceLifetime is replaced, one at a time) and Capacity
+// Rebalancing (a Spot Instance with a rebalance recommendation is replaced
+// before EC2 interrupts it). Each takes one step per reconciler pass, and
+// only while the group is otherwise settled: no instance coming or going,
+// and no instance refresh.
 
 // settled reports whether a group has nothing else in flight.
 func settled(g groupRecord, desired int) bool {
@@ -53,6 +55,30 @@ func (r *reconciler) replaceStep(sc scope, g *groupRecord, desired int, now time
 	}
 	if !settled(*g, desired) {
 		return nil, nil, false
+	}
+	// Capacity Rebalancing: Spot Instances with a rebalance
+	// recommendation are replaced before EC2 interrupts them.
+	if g.CapacityRebalance {
+		var spot []string
+		for _, m := range g.Members {
+			if m.Market == "spot" && m.Lifecycle == "InService" {
+				spot = append(spot, m.ID)
+			}
+		}
+		if len(spot) > 0 {
+			recommended, err := r.s.opts.Compute.RebalanceRecommended(r.ctx, sc.Account, sc.Region, spot)
+			if err != nil {
+				r.s.log().Warn("autoscaling: reading rebalance recommendations", "group", g.Name, "err", err)
+			}
+			for i := range g.Members {
+				if recommended[g.Members[i].ID] {
+					g.Members[i].Replacing, changed = "an EC2 instance rebalance recommendation", true
+				}
+			}
+			if changed {
+				return nil, nil, true
+			}
+		}
 	}
 	// An instance past its lifetime first: AWS replaces those whatever the
 	// zones look like.

@@ -36,6 +36,9 @@ type Compute interface {
 	// SetGroupTag tags an instance with its group, or untags it (group
 	// ""), for AttachInstances and DetachInstances.
 	SetGroupTag(ctx context.Context, account, region, instanceID, group string) error
+	// RebalanceRecommended names the instances with a rebalance
+	// recommendation, for Capacity Rebalancing.
+	RebalanceRecommended(ctx context.Context, account, region string, ids []string) (map[string]bool, error)
 	// StartInstances and StopInstances move warm pool instances.
 	StartInstances(ctx context.Context, in *ec2api.StartInstancesInput) (*ec2api.StartInstancesOutput, error)
 	StopInstances(ctx context.Context, in *ec2api.StopInstancesInput) (*ec2api.StopInstancesOutput, error)

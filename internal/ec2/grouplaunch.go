@@ -67,3 +67,26 @@ func (s *Service) SetGroupTag(ctx context.Context, account, region, instanceID, 
 		return writeTags(tx, sc, instanceID, ts)
 	})
 }
+
+// RebalanceRecommended reports which of the instances have received a
+// rebalance recommendation (the first step of a Spot interruption), for
+// Auto Scaling's Capacity Rebalancing. Unknown instances are left out.
+func (s *Service) RebalanceRecommended(ctx context.Context, account, region string, ids []string) (map[string]bool, error) {
+	ctx = service.WithRequest(ctx, service.Request{AccountID: account, Region: region})
+	sc := scopeOf(ctx)
+	now := s.clk.Now()
+	out := map[string]bool{}
+	err := s.st.View(func(tx store.Tx) error {
+		for _, id := range ids {
+			r, err := loadInstance(tx, sc, id)
+			if err != nil {
+				continue
+			}
+			if in := r.Interruption; in != nil && !now.Before(in.Rebalance) {
+				out[id] = true
+			}
+		}
+		return nil
+	})
+	return out, err
+}
