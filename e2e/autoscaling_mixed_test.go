@@ -118,3 +118,49 @@ func TestAutoScalingMixedInstances(t *testing.T) {
 		t.Fatal("no activity names the rebalance recommendation")
 	}
 }
+
+// TestAutoScalingWeightedCapacity: with WeightedCapacity on the
+// overrides, desired capacity is in units: 4 units of a weight-2 type are
+// two instances; 5 units take a third (6 units, as AWS may overshoot by
+// less than a weight); down to 3 units keeps two (4 units), since one
+// more termination would leave too little.
+func TestAutoScalingWeightedCapacity(t *testing.T) {
+	env := testenv.Start(t, server.Config{TimeScale: 10})
+	ctx := context.Background()
+	ec := ec2.NewFromConfig(env.AWSConfig())
+	as := autoscaling.NewFromConfig(env.AWSConfig())
+	groupTemplate(t, ec, "weighted-lt", t.TempDir())
+	_, err := as.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
+		AutoScalingGroupName: aws.String("weighted"), MinSize: aws.Int32(1), MaxSize: aws.Int32(10), DesiredCapacity: aws.Int32(4),
+		MixedInstancesPolicy: &astypes.MixedInstancesPolicy{LaunchTemplate: &astypes.LaunchTemplate{
+			LaunchTemplateSpecification: &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("weighted-lt")},
+			Overrides: []astypes.LaunchTemplateOverrides{{InstanceType: aws.String("t3.small"), WeightedCapacity: aws.String("2")},
+				{InstanceType: aws.String("t3.micro"), WeightedCapacity: aws.String("1")}},
+		}},
+		AvailabilityZones: []string{"us-east-1a", "us-east-1b"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	weights := func(ids []string) {
+		t.Helper()
+		out, err := as.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: ids})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, i := range out.AutoScalingInstances {
+			if aws.ToString(i.WeightedCapacity) != "2" || aws.ToString(i.InstanceType) != "t3.small" {
+				t.Fatalf("instance %s: type %s, weight %s", aws.ToString(i.InstanceId), aws.ToString(i.InstanceType), aws.ToString(i.WeightedCapacity))
+			}
+		}
+	}
+	weights(inService(t, as, "weighted", 2))
+	if _, err := as.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("weighted"), DesiredCapacity: aws.Int32(5)}); err != nil {
+		t.Fatal(err)
+	}
+	weights(inService(t, as, "weighted", 3))
+	if _, err := as.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("weighted"), DesiredCapacity: aws.Int32(3)}); err != nil {
+		t.Fatal(err)
+	}
+	weights(inService(t, as, "weighted", 2))
+}

@@ -14,8 +14,9 @@ import (
 
 // Group metrics: with metrics collection enabled, a group publishes its
 // AWS/AutoScaling metrics to CloudWatch every minute, dimensioned by
-// AutoScalingGroupName, as the AWS documentation lists them. Capacity
-// metrics count instances (every instance type weighs 1 here).
+// AutoScalingGroupName, as the AWS documentation lists them. Instance
+// metrics count instances, capacity metrics their capacity units (the
+// same, unless the group's types have weights).
 
 // groupMetricNames are every group metric, in the order
 // DescribeMetricCollectionTypes lists them.
@@ -110,44 +111,48 @@ func enabledMetricsOut(g groupRecord) []api.EnabledMetric {
 // groupMetricValues are a group's metrics at one moment.
 func groupMetricValues(g groupRecord) map[string]float64 {
 	v := map[string]float64{"GroupMinSize": float64(g.Min), "GroupMaxSize": float64(g.Max), "GroupDesiredCapacity": float64(g.Desired)}
-	var inService, pending, inStandby, terminating, total float64
+	// Each state: instances, and their capacity units (weights).
+	type tally struct{ n, units float64 }
+	var inService, pending, inStandby, terminating, total tally
 	var warmed, warmPending, warmTerminating, warmTotal float64
+	add := func(t *tally, m member) { t.n++; t.units += float64(m.units()) }
 	for _, m := range g.Members {
 		switch {
 		case warm(m):
-			warmTotal++
+			w := float64(m.units())
+			warmTotal += w
 			switch {
 			case warmReady(m):
-				warmed++
+				warmed += w
 			case m.Lifecycle == "Warmed:Terminating":
-				warmTerminating++
+				warmTerminating += w
 			default:
-				warmPending++
+				warmPending += w
 			}
 			continue
 		case m.Lifecycle == "InService":
-			inService++
+			add(&inService, m)
 		case strings.HasPrefix(m.Lifecycle, "Pending"):
-			pending++
+			add(&pending, m)
 		case standby(m):
-			inStandby++
+			add(&inStandby, m)
 		case strings.HasPrefix(m.Lifecycle, "Terminating"):
-			terminating++
+			add(&terminating, m)
 		}
-		total++
+		add(&total, m)
 	}
-	v["GroupInServiceInstances"], v["GroupInServiceCapacity"] = inService, inService
-	v["GroupPendingInstances"], v["GroupPendingCapacity"] = pending, pending
-	v["GroupStandbyInstances"], v["GroupStandbyCapacity"] = inStandby, inStandby
-	v["GroupTerminatingInstances"], v["GroupTerminatingCapacity"] = terminating, terminating
-	v["GroupTotalInstances"], v["GroupTotalCapacity"] = total, total
+	v["GroupInServiceInstances"], v["GroupInServiceCapacity"] = inService.n, inService.units
+	v["GroupPendingInstances"], v["GroupPendingCapacity"] = pending.n, pending.units
+	v["GroupStandbyInstances"], v["GroupStandbyCapacity"] = inStandby.n, inStandby.units
+	v["GroupTerminatingInstances"], v["GroupTerminatingCapacity"] = terminating.n, terminating.units
+	v["GroupTotalInstances"], v["GroupTotalCapacity"] = total.n, total.units
 	v["WarmPoolDesiredCapacity"] = float64(poolTarget(g))
 	v["WarmPoolWarmedCapacity"] = warmed
 	v["WarmPoolPendingCapacity"] = warmPending
 	v["WarmPoolTerminatingCapacity"] = warmTerminating
 	v["WarmPoolTotalCapacity"] = warmTotal
 	v["GroupAndWarmPoolDesiredCapacity"] = float64(g.Desired) + v["WarmPoolDesiredCapacity"]
-	v["GroupAndWarmPoolTotalCapacity"] = total + warmTotal
+	v["GroupAndWarmPoolTotalCapacity"] = total.units + warmTotal
 	return v
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	api "github.com/nephele-dev/nephele/internal/api/autoscaling"
@@ -518,7 +519,17 @@ func instanceOut(m member) api.Instance {
 		InstanceId: ptr(m.ID), AvailabilityZone: ptr(m.AZ), InstanceType: ptr(m.InstanceType), HealthStatus: ptr(m.Health),
 		LifecycleState: ptr(m.Lifecycle), ProtectedFromScaleIn: ptr(m.Protected), LaunchTemplate: m.LaunchTemplate,
 		LaunchConfigurationName: optional(m.LaunchConfigurationName),
+		WeightedCapacity:        weightOut(m),
 	}
+}
+
+// weightOut is an instance's WeightedCapacity, shown when its group's
+// types have weights.
+func weightOut(m member) *string {
+	if m.Weight == 0 {
+		return nil
+	}
+	return ptr(strconv.Itoa(m.Weight))
 }
 
 // serviceLinkedRole is the role Auto Scaling uses in the group's account.
@@ -576,6 +587,7 @@ func (s *Service) DescribeAutoScalingInstances(ctx context.Context, in *api.Desc
 			AutoScalingGroupName: ptr(r.g.Name), InstanceId: ptr(r.m.ID), AvailabilityZone: ptr(r.m.AZ), InstanceType: ptr(r.m.InstanceType),
 			HealthStatus: ptr(strings.ToUpper(r.m.Health)), LifecycleState: ptr(r.m.Lifecycle), ProtectedFromScaleIn: ptr(r.m.Protected),
 			LaunchTemplate: r.m.LaunchTemplate, LaunchConfigurationName: optional(r.m.LaunchConfigurationName),
+			WeightedCapacity: weightOut(r.m),
 		})
 	}
 	if next != "" {

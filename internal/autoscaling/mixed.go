@@ -3,6 +3,7 @@ package autoscaling
 import (
 	"cmp"
 	"slices"
+	"strconv"
 
 	api "github.com/nephele-dev/nephele/internal/api/autoscaling"
 	"github.com/nephele-dev/nephele/internal/autoscaling/termination"
@@ -19,14 +20,37 @@ import (
 // SpotInstancePools cheapest types (default 2); "capacity-optimized" and
 // "price-capacity-optimized" spread over every type, as nephele has no
 // Spot capacity signal to follow; "capacity-optimized-prioritized" keeps
-// to the overrides' order. Prices are EC2's catalog estimates. Every type
-// weighs one capacity unit here: WeightedCapacity is stored and shown,
-// not yet counted.
+// to the overrides' order. Prices are EC2's catalog estimates. With
+// WeightedCapacity on the overrides, desired capacity is in those units:
+// an instance counts for its type's weight.
 
 // purchase is one launch's choice: the market ("on-demand" or "spot") and
 // the instance type ("" for the launch template's own).
 type purchase struct {
 	market, instanceType string
+	// weight is the type's WeightedCapacity; 0 when the group has none.
+	weight int
+}
+
+// units is the capacity a purchase adds.
+func (p purchase) units() int { return max(p.weight, 1) }
+
+// typeWeights are a mixed group's WeightedCapacity by instance type; nil
+// when no override sets one.
+func typeWeights(p *api.MixedInstancesPolicy) map[string]int {
+	if p.LaunchTemplate == nil {
+		return nil
+	}
+	var w map[string]int
+	for _, o := range p.LaunchTemplate.Overrides {
+		if n, err := strconv.Atoi(str(o.WeightedCapacity)); err == nil && n > 0 {
+			if w == nil {
+				w = map[string]int{}
+			}
+			w[str(o.InstanceType)] = n
+		}
+	}
+	return w
 }
 
 // distribution is a mixed group's instances distribution with AWS's
@@ -96,23 +120,26 @@ func onDemandOrder(p *api.MixedInstancesPolicy) []string {
 	return types
 }
 
-// mixedPurchases chooses the purchase of each of n launches into a mixed
-// group, given its members.
+// mixedPurchases chooses the purchases that add n capacity units to a
+// mixed group, given its members: one instance per unit, or, with
+// weights, instances until their weights cover n (the group may end a
+// little above desired capacity, as AWS's does).
 func mixedPurchases(g groupRecord, n int) []purchase {
 	p := g.MixedInstancesPolicy
 	d := distribution(p)
 	split := termination.Distribution{OnDemandBaseCapacity: int(deref(d.OnDemandBaseCapacity)), OnDemandPercentageAboveBaseCapacity: int(deref(d.OnDemandPercentageAboveBaseCapacity))}
+	weights := typeWeights(p)
 	onDemand, capacity := 0, 0
 	spotByType := map[string]int{}
 	for _, m := range g.Members {
 		if !m.counts() {
 			continue
 		}
-		capacity++
+		capacity += m.units()
 		if m.Market == "spot" {
 			spotByType[m.InstanceType]++
 		} else {
-			onDemand++
+			onDemand += m.units()
 		}
 	}
 	odType := onDemandOrder(p)[0]
@@ -127,11 +154,13 @@ func mixedPurchases(g groupRecord, n int) []purchase {
 		pools = types
 	}
 	out := make([]purchase, 0, n)
-	for range n {
-		capacity++
-		if onDemand < split.OnDemandTarget(capacity) {
-			onDemand++
-			out = append(out, purchase{market: "on-demand", instanceType: odType})
+	for added := 0; added < n; {
+		if onDemand < split.OnDemandTarget(capacity+1) {
+			buy := purchase{market: "on-demand", instanceType: odType, weight: weights[odType]}
+			onDemand += buy.units()
+			capacity += buy.units()
+			added += buy.units()
+			out = append(out, buy)
 			continue
 		}
 		// Spread Spot over the pools: the least used first, in order.
@@ -142,7 +171,10 @@ func mixedPurchases(g groupRecord, n int) []purchase {
 			}
 		}
 		spotByType[best]++
-		out = append(out, purchase{market: "spot", instanceType: best})
+		buy := purchase{market: "spot", instanceType: best, weight: weights[best]}
+		capacity += buy.units()
+		added += buy.units()
+		out = append(out, buy)
 	}
 	return out
 }

@@ -40,7 +40,7 @@ func termInstances(g groupRecord) []termination.Instance {
 			continue
 		}
 		ti := termination.Instance{ID: m.ID, AvailabilityZone: m.AZ, LaunchTime: m.Launched, InstanceType: m.InstanceType,
-			Lifecycle: cmpOr(m.Market, "on-demand"), ProtectedFromScaleIn: m.Protected, Weight: 1, LaunchConfigurationName: m.LaunchConfigurationName}
+			Lifecycle: cmpOr(m.Market, "on-demand"), ProtectedFromScaleIn: m.Protected, Weight: m.units(), LaunchConfigurationName: m.LaunchConfigurationName}
 		if m.LaunchTemplate != nil {
 			ti.LaunchTemplateName = str(m.LaunchTemplate.LaunchTemplateName)
 			if ti.LaunchTemplateName == "" {

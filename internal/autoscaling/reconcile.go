@@ -355,15 +355,29 @@ func (r *reconciler) reconcile(sc scope, name string) (busy bool, err error) {
 	capacity := g.capacity()
 	switch {
 	case capacity > desired && !g.suspended("Terminate"):
-		victims := selectVictims(g, capacity-desired, now)
-		for i, id := range victims {
+		// Victims in the order the termination policies choose them, as
+		// long as capacity stays at or above desired (with weights, one
+		// may not fit).
+		var victims []string
+		left := capacity
+		for _, id := range selectVictims(g, capacity-desired, now) {
+			w := g.Members[slices.IndexFunc(g.Members, func(m member) bool { return m.ID == id })].units()
+			if left-w >= desired {
+				victims = append(victims, id)
+				left -= w
+			}
+		}
+		shrink := capacity
+		for _, id := range victims {
 			j := slices.IndexFunc(g.Members, func(m member) bool { return m.ID == id })
 			m := &g.Members[j]
+			from, to := shrink, shrink-m.units()
+			shrink = to
 			if p := g.WarmPool; p != nil && p.Reuse && !p.Deleting && !g.Deleting {
 				// Reuse on scale-in: back to the pool, not terminated.
 				m.Lifecycle = "Warmed:Pending"
 				cause := fmt.Sprintf("%s  At %s an instance was moved to the warm pool in response to a difference between desired and actual capacity, shrinking the capacity from %d to %d.  At %s instance %s was selected for termination.",
-					g.Cause, now.Format(causeTime), capacity-i, capacity-i-1, now.Format(causeTime), id)
+					g.Cause, now.Format(causeTime), from, to, now.Format(causeTime), id)
 				a := newActivity(g, now, "Moving EC2 instance to warm pool: "+id, strings.TrimSpace(cause), "InProgress")
 				a.Instance, a.Details = id, details(subnetOf(g, m.AZ), m.AZ)
 				acts = append(acts, a)
@@ -377,7 +391,7 @@ func (r *reconciler) reconcile(sc scope, name string) (busy bool, err error) {
 				terminate = append(terminate, id)
 			}
 			cause := fmt.Sprintf("%s  At %s an instance was taken out of service in response to a difference between desired and actual capacity, shrinking the capacity from %d to %d.  At %s instance %s was selected for termination.",
-				g.Cause, now.Format(causeTime), capacity-i, capacity-i-1, now.Format(causeTime), id)
+				g.Cause, now.Format(causeTime), from, to, now.Format(causeTime), id)
 			a := newActivity(g, now, "Terminating EC2 instance: "+id, strings.TrimSpace(cause), "InProgress")
 			a.Instance, a.Details = id, details(subnetOf(g, m.AZ), m.AZ)
 			acts = append(acts, a)
@@ -554,8 +568,16 @@ func (r *reconciler) finishActivity(sc scope, g groupRecord, id string, now time
 //
 // With warm, the instances go into the group's warm pool instead.
 func (r *reconciler) launch(sc scope, g *groupRecord, n, capacity int, now time.Time, warm bool) (launched, failed []activityRecord) {
+	// A mixed group's purchases first: with weights, n units may take
+	// fewer instances.
+	var buys []purchase
+	instances := n
+	if g.MixedInstancesPolicy != nil {
+		buys = mixedPurchases(*g, n)
+		instances = len(buys)
+	}
 	perZone := map[string]int{}
-	for _, az := range launchZones(*g, n) {
+	for _, az := range launchZones(*g, instances) {
 		perZone[az]++
 	}
 	zones := make([]string, 0, len(perZone))
@@ -571,10 +593,6 @@ func (r *reconciler) launch(sc scope, g *groupRecord, n, capacity int, now time.
 		buy   purchase
 	}
 	var batches []batch
-	var buys []purchase
-	if g.MixedInstancesPolicy != nil {
-		buys = mixedPurchases(*g, n)
-	}
 	for _, az := range zones {
 		if g.MixedInstancesPolicy == nil {
 			batches = append(batches, batch{az: az, count: perZone[az]})
@@ -620,6 +638,7 @@ func (r *reconciler) launch(sc scope, g *groupRecord, n, capacity int, now time.
 			if b.buy.market == "spot" {
 				m.Market = "spot"
 			}
+			m.Weight = b.buy.weight
 			if spec := launchSpec(*g); spec != nil {
 				m.LaunchTemplate = &api.LaunchTemplateSpecification{LaunchTemplateId: spec.LaunchTemplateId, LaunchTemplateName: spec.LaunchTemplateName, Version: ptr(templateVersion(inst, spec))}
 			}
@@ -634,8 +653,8 @@ func (r *reconciler) launch(sc scope, g *groupRecord, n, capacity int, now time.
 			}
 			g.Members = append(g.Members, m)
 			cause := fmt.Sprintf("%s  At %s an instance was started in response to a difference between desired and actual capacity, increasing the capacity from %d to %d.",
-				g.Cause, now.Format(causeTime), capacity, capacity+1)
-			capacity++
+				g.Cause, now.Format(causeTime), capacity, capacity+m.units())
+			capacity += m.units()
 			a := newActivity(*g, now, "Launching a new EC2 instance: "+id, strings.TrimSpace(cause), "InProgress")
 			a.Instance, a.Details, a.Progress = id, details(subnetOf(*g, az), az), 30
 			launched = append(launched, a)

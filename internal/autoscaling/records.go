@@ -107,6 +107,9 @@ type member struct {
 	From string `json:"from,omitempty"`
 	// Market is "spot" for a Spot Instance, "" for On-Demand.
 	Market string `json:"market,omitempty"`
+	// Weight is the capacity units the instance counts for, from its
+	// type's WeightedCapacity; 0 means 1 (a group without weights).
+	Weight int `json:"weight,omitempty"`
 	// Replacing says why the instance is being replaced (replacement.go):
 	// it no longer counts toward capacity, and goes once its replacement
 	// is InService.
@@ -128,12 +131,17 @@ func (g *groupRecord) suspended(process string) bool {
 	return false
 }
 
-// capacity is the number of members that count toward desired capacity.
+// units is the capacity a member counts for.
+func (m member) units() int { return max(m.Weight, 1) }
+
+// capacity is the capacity units of the members that count toward
+// desired capacity: the number of instances, unless the group's types
+// have weights.
 func (g *groupRecord) capacity() int {
 	n := 0
 	for _, m := range g.Members {
 		if m.counts() {
-			n++
+			n += m.units()
 		}
 	}
 	return n

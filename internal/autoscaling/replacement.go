@@ -21,8 +21,15 @@ import (
 
 // settled reports whether a group has nothing else in flight.
 func settled(g groupRecord, desired int) bool {
-	if g.Deleting || g.RefreshID != "" || g.capacity() != desired {
+	if g.Deleting || g.RefreshID != "" || g.capacity() < desired {
 		return false
+	}
+	// Above desired only by less than the smallest weight: nothing left
+	// to scale in.
+	for _, m := range g.Members {
+		if m.counts() && g.capacity()-m.units() >= desired {
+			return false
+		}
 	}
 	return !slices.ContainsFunc(g.Members, func(m member) bool {
 		return m.Lifecycle != "InService" && m.Lifecycle != "Standby" && !warmReady(m)

@@ -36,13 +36,14 @@ func LaunchZones(g Group, instances []Instance, n int) []string {
 // terminate[k].
 //
 // The group needs rebalancing when it has instances in zones it no longer
-// uses (after its zones change), or when its zones differ by more than one
-// capacity unit (after an instance is terminated or detached, or a zone
-// that lacked capacity recovers). Each step launches in the smallest zone
-// (as LaunchZones would) and terminates an instance from a zone the group
-// no longer uses, else from the largest zone that is more than one unit
-// larger than the smallest, choosing within that zone as Select does (now
-// is for ClosestToNextInstanceHour).
+// uses (after its zones change), or when a zone is larger than the
+// smallest by more than the weight of an instance that could move (one
+// unit unweighted: after an instance is terminated or detached, or a zone
+// that lacked capacity recovers), so a move narrows the gap instead of
+// swapping the zones. Each step launches in the smallest zone (as
+// LaunchZones would) and terminates an instance from a zone the group no
+// longer uses, else from such a larger zone, choosing within that zone as
+// Select does (now is for ClosestToNextInstanceHour).
 // Rebalancing does not first choose a purchase option as Select does for a
 // group with a mixed instances policy: a replacement leaves the split as it
 // was. Instances protected from scale in stay where they are. Both results
@@ -65,7 +66,9 @@ func Rebalance(g Group, instances []Instance, now time.Time) (launch []string, t
 		if len(gone) > 0 {
 			cands = gone
 		} else {
-			cands = keep(cands, func(i Instance) bool { return sizes[i.AvailabilityZone]-sizes[to] > 1 })
+			// Moving an instance of weight w narrows the gap only when
+			// the gap is more than w (more than one unit unweighted).
+			cands = keep(cands, func(i Instance) bool { return sizes[i.AvailabilityZone]-sizes[to] > weight(i) })
 		}
 		if len(cands) == 0 {
 			return launch, terminate

@@ -96,6 +96,14 @@ func TestRebalance(t *testing.T) {
 		wantTerminate []string
 	}{
 		{
+			// Moving a weight-2 instance from a (4 units) to b (2) would
+			// only swap the zones.
+			name:  "weighted_gap_no_larger_than_a_weight_does_nothing",
+			group: lcGroup,
+			instances: []Instance{{ID: "i-1", AvailabilityZone: "a", LaunchTime: now, Weight: 2}, {ID: "i-2", AvailabilityZone: "a", LaunchTime: now, Weight: 2},
+				{ID: "i-3", AvailabilityZone: "b", LaunchTime: now, Weight: 2}},
+		},
+		{
 			name:      "balanced_within_one_does_nothing",
 			group:     threeZones,
 			instances: []Instance{in("i-1", "a"), in("i-2", "a"), in("i-3", "b"), in("i-4", "c")},
