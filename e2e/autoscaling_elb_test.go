@@ -121,9 +121,14 @@ echo $! > %s/$ID.pid
 		}
 		return seen
 	}
-	if seen := answers(10); seen[ids[0]] == 0 || seen[ids[1]] == 0 {
-		t.Fatalf("answers through the ALB: %v, want both of %v", seen, ids)
-	}
+	// Both once the ALB has seen both healthy (its view follows the
+	// health checks a moment after DescribeTargetHealth does).
+	eventually(t, "both instances answering through the ALB", func() error {
+		if seen := answers(10); seen[ids[0]] == 0 || seen[ids[1]] == 0 {
+			return fmt.Errorf("answers %v, want both of %v", seen, ids)
+		}
+		return nil
+	})
 	eventually(t, "traffic source InService", func() error {
 		src, err := as.DescribeTrafficSources(ctx, &autoscaling.DescribeTrafficSourcesInput{AutoScalingGroupName: aws.String("alb-web")})
 		if err != nil {
