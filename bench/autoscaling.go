@@ -16,29 +16,40 @@ func asCall(client *http.Client, base string, params url.Values) (string, error)
 	return queryCall(client, base, "autoscaling", "2011-01-01", params)
 }
 
+// groupBench starts nephele with args for an Auto Scaling figure and
+// creates the launch template named template: an x86 Amazon Linux image
+// whose user-data leaves a sleep running. The caller stops the process.
+func groupBench(bin, template string, args ...string) (*exec.Cmd, string, *http.Client, error) {
+	s := server{name: "nephele", start: func(port int) *exec.Cmd {
+		return exec.Command(bin, append([]string{"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--log-level", "error", "--imds-port", "0"}, args...)...)
+	}}
+	proc, base, err := launch(s)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	client := &http.Client{Timeout: 120 * time.Second}
+	image, err := x86Image(client, base)
+	if err == nil {
+		userData := "IyEvYmluL3NoCnNsZWVwIDM2MDAgJgo=" // #!/bin/sh\nsleep 3600 &
+		_, err = ec2Call(client, base, url.Values{"Action": {"CreateLaunchTemplate"}, "LaunchTemplateName": {template},
+			"LaunchTemplateData.ImageId": {image}, "LaunchTemplateData.InstanceType": {"t3.micro"}, "LaunchTemplateData.UserData": {userData}})
+	}
+	if err != nil {
+		stopGracefully(proc)
+		return nil, "", nil, err
+	}
+	return proc, base, client, nil
+}
+
 // runAutoScaling prints the Auto Scaling figures on a fresh nephele: how
 // soon SetDesiredCapacity shows as a launching instance, and how long a
 // group takes from 0 to size instances InService (sleep user-data).
 func runAutoScaling(bin string, size int) error {
-	s := server{name: "nephele", start: func(port int) *exec.Cmd {
-		return exec.Command(bin, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--log-level", "error",
-			"--max-instances", fmt.Sprint(size+50), "--imds-port", "0")
-	}}
-	proc, base, err := launch(s)
+	proc, base, client, err := groupBench(bin, "bench", "--max-instances", fmt.Sprint(size+50))
 	if err != nil {
 		return err
 	}
 	defer stopGracefully(proc)
-	client := &http.Client{Timeout: 120 * time.Second}
-	image, err := x86Image(client, base)
-	if err != nil {
-		return err
-	}
-	userData := "IyEvYmluL3NoCnNsZWVwIDM2MDAgJgo=" // #!/bin/sh\nsleep 3600 &
-	if _, err := ec2Call(client, base, url.Values{"Action": {"CreateLaunchTemplate"}, "LaunchTemplateName": {"bench"},
-		"LaunchTemplateData.ImageId": {image}, "LaunchTemplateData.InstanceType": {"t3.micro"}, "LaunchTemplateData.UserData": {userData}}); err != nil {
-		return err
-	}
 	if _, err := asCall(client, base, url.Values{"Action": {"CreateAutoScalingGroup"}, "AutoScalingGroupName": {"bench"},
 		"MinSize": {"0"}, "MaxSize": {fmt.Sprint(size)}, "DesiredCapacity": {"0"}, "LaunchTemplate.LaunchTemplateName": {"bench"},
 		"AvailabilityZones.member.1": {"us-east-1a"}, "AvailabilityZones.member.2": {"us-east-1b"}}); err != nil {
@@ -102,25 +113,11 @@ func runAutoScaling(bin string, size int) error {
 // CPU use over 10 s of real time (10 simulated minutes) of steady state,
 // as a share of one core. Each instance is a real process tree.
 func groupsAtScale(bin string, groups int) error {
-	s := server{name: "nephele", start: func(port int) *exec.Cmd {
-		return exec.Command(bin, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--log-level", "error", "--time-scale", "60",
-			"--max-instances", fmt.Sprint(groups+50), "--imds-port", "0")
-	}}
-	proc, base, err := launch(s)
+	proc, base, client, err := groupBench(bin, "many", "--time-scale", "60", "--max-instances", fmt.Sprint(groups+50))
 	if err != nil {
 		return err
 	}
 	defer stopGracefully(proc)
-	client := &http.Client{Timeout: 120 * time.Second}
-	image, err := x86Image(client, base)
-	if err != nil {
-		return err
-	}
-	userData := "IyEvYmluL3NoCnNsZWVwIDM2MDAgJgo=" // #!/bin/sh\nsleep 3600 &
-	if _, err := ec2Call(client, base, url.Values{"Action": {"CreateLaunchTemplate"}, "LaunchTemplateName": {"many"},
-		"LaunchTemplateData.ImageId": {image}, "LaunchTemplateData.InstanceType": {"t3.micro"}, "LaunchTemplateData.UserData": {userData}}); err != nil {
-		return err
-	}
 	t0 := wall.Now()
 	for i := range groups {
 		name := fmt.Sprintf("g%03d", i)

@@ -41,15 +41,7 @@ func TestAutoScalingBehindALB(t *testing.T) {
 	as := autoscaling.NewFromConfig(env.AWSConfig())
 	vpc, subnets := defaultSubnets(t, ec2c)
 	pids := t.TempDir()
-	userData := fmt.Sprintf(`#!/bin/sh
-TOKEN=$(curl -s -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' ${AWS_EC2_METADATA_SERVICE_ENDPOINT%%/}/latest/api/token)
-MD="curl -s -H X-aws-ec2-metadata-token:$TOKEN ${AWS_EC2_METADATA_SERVICE_ENDPOINT%%/}/latest/meta-data"
-ID=$($MD/instance-id)
-IP=$($MD/local-ipv4)
-mkdir -p www && printf %%s "$ID" > www/index.html
-cd www && python3 -m http.server 8080 --bind "$IP" >/dev/null 2>&1 &
-echo $! > %s/$ID.pid
-`, pids)
+	userData := idServerUserData(pids)
 	if _, err := ec2c.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String("alb-web"),
 		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String(templateAMI(t, ec2c)), InstanceType: ec2types.InstanceTypeT3Micro,
 			UserData: aws.String(base64.StdEncoding.EncodeToString([]byte(userData)))}}); err != nil {

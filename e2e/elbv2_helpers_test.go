@@ -113,3 +113,18 @@ func fastHealthCheck(in *elb.CreateTargetGroupInput) *elb.CreateTargetGroupInput
 func forward(tg string) []elbtypes.Action {
 	return []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(tg)}}
 }
+
+// idServerUserData is user-data that asks the metadata service for the
+// instance's ID and address and serves the ID on port 8080 of that
+// address, writing the server's PID to pids/ID.pid.
+func idServerUserData(pids string) string {
+	return fmt.Sprintf(`#!/bin/sh
+TOKEN=$(curl -s -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' ${AWS_EC2_METADATA_SERVICE_ENDPOINT%%/}/latest/api/token)
+MD="curl -s -H X-aws-ec2-metadata-token:$TOKEN ${AWS_EC2_METADATA_SERVICE_ENDPOINT%%/}/latest/meta-data"
+ID=$($MD/instance-id)
+IP=$($MD/local-ipv4)
+mkdir -p www && printf %%s "$ID" > www/index.html
+cd www && python3 -m http.server 8080 --bind "$IP" >/dev/null 2>&1 &
+echo $! > %s/$ID.pid
+`, pids)
+}

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,15 +35,7 @@ func TestELBBalancesInstances(t *testing.T) {
 
 	// Each instance asks its metadata service for its ID and address and
 	// serves its ID on port 8080 of its own address.
-	userData := fmt.Sprintf(`#!/bin/sh
-TOKEN=$(curl -s -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' ${AWS_EC2_METADATA_SERVICE_ENDPOINT%%/}/latest/api/token)
-MD="curl -s -H X-aws-ec2-metadata-token:$TOKEN ${AWS_EC2_METADATA_SERVICE_ENDPOINT%%/}/latest/meta-data"
-ID=$($MD/instance-id)
-IP=$($MD/local-ipv4)
-mkdir -p www && printf %%s "$ID" > www/index.html
-cd www && python3 -m http.server 8080 --bind "$IP" >/dev/null 2>&1 &
-echo $! > %s/$ID.pid
-`, pids)
+	userData := idServerUserData(pids)
 	run, err := ec2c.RunInstances(ctx, &ec2.RunInstancesInput{
 		ImageId: aws.String(templateAMI(t, ec2c)), InstanceType: ec2types.InstanceTypeT3Micro,
 		MinCount: aws.Int32(2), MaxCount: aws.Int32(2),

@@ -177,14 +177,8 @@ func (s *Service) EnterStandby(ctx context.Context, in *api.EnterStandbyQuery) (
 		if err != nil {
 			return err
 		}
-		for _, id := range in.InstanceIds {
-			i := slices.IndexFunc(g.Members, func(m member) bool { return m.ID == id })
-			if i < 0 {
-				return validation("The instance %s is not part of Auto Scaling group %s.", id, name)
-			}
-			if g.Members[i].Lifecycle != "InService" {
-				return validation("The instance %s is not in InService.", id)
-			}
+		if err := membersIn(g, in.InstanceIds, "InService"); err != nil {
+			return err
 		}
 		if decrement && g.Desired-len(in.InstanceIds) < g.Min {
 			return validation("AutoScalingGroup %s has min-size=%d, max-size=%d, and desired-size=%d. To place into standby %d instances, please update the AutoScalingGroup sizes appropriately.", name, g.Min, g.Max, g.Desired, len(in.InstanceIds))
@@ -227,14 +221,8 @@ func (s *Service) ExitStandby(ctx context.Context, in *api.ExitStandbyQuery) (*a
 		if err != nil {
 			return err
 		}
-		for _, id := range in.InstanceIds {
-			i := slices.IndexFunc(g.Members, func(m member) bool { return m.ID == id })
-			if i < 0 {
-				return validation("The instance %s is not part of Auto Scaling group %s.", id, name)
-			}
-			if g.Members[i].Lifecycle != "Standby" {
-				return validation("The instance %s is not in Standby.", id)
-			}
+		if err := membersIn(g, in.InstanceIds, "Standby"); err != nil {
+			return err
 		}
 		if g.Desired+len(in.InstanceIds) > g.Max {
 			return validation("AutoScalingGroup %s has min-size=%d, max-size=%d, and desired-size=%d. To exit %d instances from standby, please update the AutoScalingGroup sizes appropriately.", name, g.Min, g.Max, g.Desired, len(in.InstanceIds))
@@ -259,6 +247,21 @@ func (s *Service) ExitStandby(ctx context.Context, in *api.ExitStandbyQuery) (*a
 	}
 	s.rec.wake()
 	return &api.ExitStandbyAnswer{Activities: activitiesOut(acts)}, nil
+}
+
+// membersIn checks that each instance is a member of the group in the
+// lifecycle state, with AWS's errors.
+func membersIn(g groupRecord, ids []string, state string) error {
+	for _, id := range ids {
+		i := slices.IndexFunc(g.Members, func(m member) bool { return m.ID == id })
+		if i < 0 {
+			return validation("The instance %s is not part of Auto Scaling group %s.", id, g.Name)
+		}
+		if g.Members[i].Lifecycle != state {
+			return validation("The instance %s is not in %s.", id, state)
+		}
+	}
+	return nil
 }
 
 // activitiesOut renders activities for an answer.
