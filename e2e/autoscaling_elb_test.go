@@ -73,7 +73,9 @@ func TestAutoScalingBehindALB(t *testing.T) {
 		AutoScalingGroupName: aws.String("alb-web"), MinSize: aws.Int32(1), MaxSize: aws.Int32(3), DesiredCapacity: aws.Int32(2),
 		LaunchTemplate:    &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("alb-web")},
 		AvailabilityZones: []string{"us-east-1a", "us-east-1b"}, TargetGroupARNs: []string{tgARN},
-		HealthCheckType: aws.String("ELB"), HealthCheckGracePeriod: aws.Int32(60),
+		// A grace period of 8 s of real time: a loaded machine may take
+		// seconds to start the instances' servers.
+		HealthCheckType: aws.String("ELB"), HealthCheckGracePeriod: aws.Int32(240),
 	})
 	if err != nil {
 		t.Fatal(err)
