@@ -262,3 +262,60 @@ func TestAutoScalingTargetTrackingCustomMetric(t *testing.T) {
 	defer func() { close(stop); <-done }()
 	desiredIs(t, as, "workers", 2)
 }
+
+// TestAutoScalingSuspendedAlarmNotification: while AlarmNotification is
+// suspended, an alarm's action on a scaling policy does nothing; resumed,
+// the next alarm scales.
+func TestAutoScalingSuspendedAlarmNotification(t *testing.T) {
+	env := testenv.Start(t, server.Config{})
+	ctx := context.Background()
+	ec2c := ec2.NewFromConfig(env.AWSConfig())
+	as := autoscaling.NewFromConfig(env.AWSConfig())
+	cw := cloudwatch.NewFromConfig(env.AWSConfig())
+	groupTemplate(t, ec2c, "quiet-lt", t.TempDir())
+	if _, err := as.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
+		AutoScalingGroupName: aws.String("quiet"), MinSize: aws.Int32(0), MaxSize: aws.Int32(2), DesiredCapacity: aws.Int32(0),
+		LaunchTemplate:    &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("quiet-lt")},
+		AvailabilityZones: []string{"us-east-1a"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		as.DeleteAutoScalingGroup(context.Background(), &autoscaling.DeleteAutoScalingGroupInput{AutoScalingGroupName: aws.String("quiet"), ForceDelete: aws.Bool(true)})
+	})
+	pol, err := as.PutScalingPolicy(ctx, &autoscaling.PutScalingPolicyInput{AutoScalingGroupName: aws.String("quiet"), PolicyName: aws.String("up"),
+		AdjustmentType: aws.String("ChangeInCapacity"), ScalingAdjustment: aws.Int32(1), Cooldown: aws.Int32(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("quiet-high"), Namespace: aws.String("App"), MetricName: aws.String("Load"),
+		Statistic: cwtypes.StatisticAverage, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold, AlarmActions: []string{aws.ToString(pol.PolicyARN)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := as.SuspendProcesses(ctx, &autoscaling.SuspendProcessesInput{AutoScalingGroupName: aws.String("quiet"), ScalingProcesses: []string{"AlarmNotification"}}); err != nil {
+		t.Fatal(err)
+	}
+	setState := func(state cwtypes.StateValue) {
+		t.Helper()
+		if _, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("quiet-high"), StateValue: state, StateReason: aws.String("test")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setState(cwtypes.StateValueAlarm)
+	// The action ran (history says so) yet the group did not move.
+	eventually(t, "the alarm's action in history", func() error {
+		h, err := cw.DescribeAlarmHistory(ctx, &cloudwatch.DescribeAlarmHistoryInput{AlarmName: aws.String("quiet-high"), HistoryItemType: cwtypes.HistoryItemTypeAction})
+		if err == nil && len(h.AlarmHistoryItems) == 0 {
+			err = fmt.Errorf("no action in history")
+		}
+		return err
+	})
+	desiredIs(t, as, "quiet", 0)
+	if _, err := as.ResumeProcesses(ctx, &autoscaling.ResumeProcessesInput{AutoScalingGroupName: aws.String("quiet"), ScalingProcesses: []string{"AlarmNotification"}}); err != nil {
+		t.Fatal(err)
+	}
+	setState(cwtypes.StateValueOk)
+	setState(cwtypes.StateValueAlarm)
+	desiredIs(t, as, "quiet", 1)
+}

@@ -419,6 +419,18 @@ func (s *Service) ExecuteAlarmAction(ctx context.Context, account, region, polic
 	if !deref(r.Policy.Enabled) {
 		return nil
 	}
+	// With AlarmNotification suspended the group ignores its alarms.
+	var g groupRecord
+	if err := s.st.View(func(tx store.Tx) error {
+		var err error
+		g, err = loadGroup(tx, sc, str(r.Policy.AutoScalingGroupName))
+		return err
+	}); err != nil {
+		return err
+	}
+	if g.suspended("AlarmNotification") {
+		return nil
+	}
 	cause := fmt.Sprintf("At %s a monitor alarm %s in state %s triggered policy %s", t.Time.UTC().Format(causeTime), t.AlarmName, t.State, str(r.Policy.PolicyName))
 	err = s.applyPolicy(sc, r, t, true, cause)
 	if errors.Is(err, errNoChange) || errors.Is(err, errCooldown) {

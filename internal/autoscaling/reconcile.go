@@ -340,7 +340,7 @@ func (r *reconciler) reconcile(sc scope, name string) (busy bool, err error) {
 		desired = 0
 	}
 	refreshed := false
-	if refresh != nil && refresh.active() && !g.Deleting {
+	if refresh != nil && refresh.active() && !g.Deleting && !g.suspended("InstanceRefresh") {
 		d, term, racts, moved := r.refreshStep(sc, &g, refresh, now)
 		desired, refreshed = d, moved
 		terminate = append(terminate, term...)

@@ -102,6 +102,9 @@ type member struct {
 	// Draining holds its termination while a target group drains it.
 	Registered []string `json:"registered,omitempty"`
 	Draining   bool     `json:"draining,omitempty"`
+	// NotAdded marks an instance that entered service while
+	// AddToLoadBalancer was suspended: it is never registered.
+	NotAdded bool `json:"notAdded,omitempty"`
 	// From is "WarmPool" for an instance taken from the warm pool, for
 	// its lifecycle notifications.
 	From string `json:"from,omitempty"`

@@ -265,7 +265,12 @@ func (r *reconciler) balance(sc scope, g *groupRecord, now time.Time, terminate 
 	justLeft := map[string]bool{}
 	for i := range g.Members {
 		m := &g.Members[i]
-		if m.Lifecycle == "InService" {
+		// An instance that entered service while AddToLoadBalancer was
+		// suspended stays out of the target groups, even once resumed.
+		if m.Lifecycle == "InService" && len(m.Registered) == 0 && g.suspended("AddToLoadBalancer") {
+			m.NotAdded = true
+		}
+		if m.Lifecycle == "InService" && !m.NotAdded {
 			for _, t := range g.Sources {
 				if active(t.ID) && !slices.Contains(m.Registered, t.ID) {
 					register[t.ID] = append(register[t.ID], m.ID)
