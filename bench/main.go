@@ -59,7 +59,16 @@ func main() {
 	groupSize := flag.Int("group", 200, "instances of the Auto Scaling group scaled from 0 (0 leaves the figures out)")
 	groups := flag.Int("groups", 100, "one-instance Auto Scaling groups with target tracking run at --time-scale 60 (0 leaves the figure out)")
 	warmRounds := flag.Int("warm-rounds", 5, "cold and warm-pool scale-outs timed (0 leaves the figure out)")
+	lambdaOnly := flag.Bool("lambda", false, "print only the Lambda figures (warm overhead, cold starts, SnapStart, async drain, invokes per second)")
+	elbConns := flag.Int("elb-conns", 10000, "keep-alive connections held at once through an ALB (0 leaves the ELBv2 figures out)")
 	flag.Parse()
+	if *lambdaOnly {
+		if err := runLambda(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*workers, *duration, *maxRequests, *startups, *launches, *fleet, *alarms, *groupSize, *skipEC2); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -67,6 +76,12 @@ func main() {
 	if err := runGroups(*groups, *warmRounds); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
+	}
+	if *elbConns > 0 {
+		if err := runELBv2(*elbConns, *duration, *maxRequests); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
 	}
 }
 

@@ -151,6 +151,10 @@ func (h *albHandler) forward(w http.ResponseWriter, r *http.Request, v *listener
 	pr := &proxyReq{v: v, gv: gv, t: t, q: q, start: now, setStick: setStick, tgStats: tgStats}
 	pr.idle = newIdleWatch(p.clk, v.lb.cfg.IdleTimeout, func() { cancel(errIdleTimeout) })
 	defer pr.idle.stop()
+	if canFastForward(r, gv) {
+		g.forwardFast(w, r, ctx, pr)
+		return
+	}
 	g.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, proxyKey{}, pr)))
 }
 
@@ -266,74 +270,82 @@ func newReverseProxy(g *group) *httputil.ReverseProxy {
 				client = strings.Join(prior, ", ") + ", " + client
 			}
 			out.Header["X-Forwarded-For"] = []string{client}
-			proto := "http"
-			if x.v.cfg.Protocol == "HTTPS" {
-				proto = "https"
-			}
-			out.Header["X-Forwarded-Proto"] = []string{proto}
-			out.Header["X-Forwarded-Port"] = []string{strconv.Itoa(x.v.realPort)}
+			out.Header["X-Forwarded-Proto"] = []string{x.v.proto}
+			out.Header["X-Forwarded-Port"] = []string{x.v.portText}
 			out.Header["X-Amzn-Trace-Id"] = []string{traceID(x.start, pr.In.Header.Get("X-Amzn-Trace-Id"))}
 			if out.Body != nil && out.Body != http.NoBody {
 				out.Body = &activeBody{ReadCloser: out.Body, w: x.idle}
 			}
 		},
 		ModifyResponse: func(resp *http.Response) error {
-			x := resp.Request.Context().Value(proxyKey{}).(*proxyReq)
-			if resp.StatusCode == http.StatusSwitchingProtocols {
-				// The upgraded stream's body must stay the raw connection.
-				x.idle.stop()
-			} else {
-				x.idle.touch()
-				resp.Body = &activeBody{ReadCloser: resp.Body, w: x.idle, stopDone: true}
-			}
-			// Counted before the client sees the response, so a Collect
-			// right after it includes this request.
-			x.tgStats.countTarget(resp.StatusCode)
-			x.v.lb.stats.countTarget(resp.StatusCode)
-			rt := int64(g.p.clk.Since(x.start))
-			x.tgStats.rtSum.Add(rt)
-			x.v.lb.stats.rtSum.Add(rt)
-			st := x.gv.cfg.Stickiness
-			if !st.Enabled {
-				return nil
-			}
-			now := g.p.clk.Now()
-			val := encodeSticky(g.arn, x.t.key)
-			switch {
-			case x.setStick:
-				exp := now.Add(st.Duration)
-				resp.Header.Add("Set-Cookie", stickyCookie("AWSALB", val, exp, false))
-				resp.Header.Add("Set-Cookie", stickyCookie("AWSALBCORS", val, exp, true))
-			case st.Type == "app_cookie" && st.CookieName != "":
-				for _, c := range resp.Cookies() {
-					if c.Name == st.CookieName {
-						exp := now.Add(st.Duration)
-						resp.Header.Add("Set-Cookie", stickyCookie("AWSALBAPP-0", val, exp, false))
-						break
-					}
-				}
-			}
+			g.onResponse(resp.Request.Context().Value(proxyKey{}).(*proxyReq), resp)
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			x := r.Context().Value(proxyKey{}).(*proxyReq)
-			cause := context.Cause(r.Context())
-			code := http.StatusBadGateway
-			var ne net.Error
-			switch {
-			case errors.Is(cause, errIdleTimeout):
-				code = http.StatusGatewayTimeout
-			case errors.As(err, &ne) && ne.Timeout():
-				// No connection within ELB's 10 s connect timeout.
-				code = http.StatusGatewayTimeout
-			case errors.Is(cause, context.Canceled):
-				// The client went away (ALB logs 460); nobody to answer.
-				return
-			}
-			x.v.lb.stats.countELB(code)
-			writeELBPage(w, code)
+			g.proxyError(w, r.Context(), r.Context().Value(proxyKey{}).(*proxyReq), err)
 		},
 	}
+}
+
+// onResponse is what the ALB does with a target's answer before the
+// client sees it: the idle watch follows its body, it is counted, and
+// stickiness cookies are set.
+func (g *group) onResponse(x *proxyReq, resp *http.Response) {
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// The upgraded stream's body must stay the raw connection.
+		x.idle.stop()
+	} else {
+		x.idle.touch()
+		resp.Body = &activeBody{ReadCloser: resp.Body, w: x.idle, stopDone: true}
+	}
+	// Counted before the client sees the response, so a Collect
+	// right after it includes this request.
+	x.tgStats.countTarget(resp.StatusCode)
+	x.v.lb.stats.countTarget(resp.StatusCode)
+	rt := int64(g.p.clk.Since(x.start))
+	x.tgStats.rtSum.Add(rt)
+	x.v.lb.stats.rtSum.Add(rt)
+	st := x.gv.cfg.Stickiness
+	if !st.Enabled {
+		return
+	}
+	now := g.p.clk.Now()
+	val := encodeSticky(g.arn, x.t.key)
+	switch {
+	case x.setStick:
+		exp := now.Add(st.Duration)
+		resp.Header.Add("Set-Cookie", stickyCookie("AWSALB", val, exp, false))
+		resp.Header.Add("Set-Cookie", stickyCookie("AWSALBCORS", val, exp, true))
+	case st.Type == "app_cookie" && st.CookieName != "":
+		for _, c := range resp.Cookies() {
+			if c.Name == st.CookieName {
+				exp := now.Add(st.Duration)
+				resp.Header.Add("Set-Cookie", stickyCookie("AWSALBAPP-0", val, exp, false))
+				break
+			}
+		}
+	}
+}
+
+// proxyError answers a request whose target failed as ALB does: 504 when
+// the target stayed silent for the idle timeout or could not be reached in
+// time, nothing when the client left, else 502. ctx is the request's.
+func (g *group) proxyError(w http.ResponseWriter, ctx context.Context, x *proxyReq, err error) {
+	cause := context.Cause(ctx)
+	code := http.StatusBadGateway
+	var ne net.Error
+	switch {
+	case errors.Is(cause, errIdleTimeout):
+		code = http.StatusGatewayTimeout
+	case errors.As(err, &ne) && ne.Timeout():
+		// No connection within ELB's 10 s connect timeout.
+		code = http.StatusGatewayTimeout
+	case errors.Is(cause, context.Canceled):
+		// The client went away (ALB logs 460); nobody to answer.
+		return
+	}
+	x.v.lb.stats.countELB(code)
+	writeELBPage(w, code)
 }
 
 // elbError answers with an error ELB makes itself and counts it.

@@ -217,7 +217,11 @@ func (p *Plane) SetLoadBalancer(lb LoadBalancer) (map[string]string, error) {
 		_, port, _ := net.SplitHostPort(l.addr)
 		real, _ := strconv.Atoi(port)
 		info.portMap[lc.Port] = real
-		views[l] = &listenerView{lb: info, cfg: lc, cert: cert, realPort: real}
+		proto := "http"
+		if lc.Protocol == "HTTPS" {
+			proto = "https"
+		}
+		views[l] = &listenerView{lb: info, cfg: lc, cert: cert, realPort: real, proto: proto, portText: strconv.Itoa(real)}
 		keep[lc.ARN] = l
 		addrs[lc.ARN] = l.addr
 	}
@@ -342,6 +346,9 @@ type listenerView struct {
 	// realPort is the port clients really connect to: X-Forwarded-Port and
 	// redirects' #{port} report it, as they report the listener port on AWS.
 	realPort int
+	// proto and portText are X-Forwarded-Proto and X-Forwarded-Port,
+	// rendered once.
+	proto, portText string
 }
 
 // listener is one open socket and what serves it.

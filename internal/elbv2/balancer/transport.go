@@ -133,10 +133,28 @@ func (p *connPool) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 	}
-	for attempt := 0; ; attempt++ {
+	write := func(bw *bufio.Writer) error {
 		if body != nil {
 			req.Body = io.NopCloser(bytes.NewReader(body))
 		}
+		return req.Write(bw)
+	}
+	return p.send(ctx, addr, req, req.Close, fresh, write)
+}
+
+// roundTripHead is RoundTrip for a request that write renders whole (head
+// and body) onto the connection; req gives the method the answer is read
+// for. The ALB's fast path sends requests this way, never asking the
+// target to close the connection.
+func (p *connPool) roundTripHead(ctx context.Context, addr string, req *http.Request, write func(*bufio.Writer) error) (*http.Response, error) {
+	return p.send(ctx, addr, req, false, false, write)
+}
+
+// send writes a request with write on a pooled connection (a new one when
+// fresh) and reads the answer's head; a kept-alive connection found closed
+// before any answer is replaced by a new one, once.
+func (p *connPool) send(ctx context.Context, addr string, req *http.Request, reqClose, fresh bool, write func(*bufio.Writer) error) (*http.Response, error) {
+	for attempt := 0; ; attempt++ {
 		var pc *poolConn
 		if !fresh {
 			pc = p.get(addr)
@@ -148,7 +166,7 @@ func (p *connPool) RoundTrip(req *http.Request) (*http.Response, error) {
 				return nil, err
 			}
 		}
-		resp, err := p.exchange(ctx, pc, req)
+		resp, err := p.exchange(ctx, pc, req, addr, reqClose, write)
 		if err == nil {
 			return resp, nil
 		}
@@ -175,11 +193,11 @@ func isStaleConnErr(err error) bool {
 	return errors.As(err, &nr)
 }
 
-func (p *connPool) exchange(ctx context.Context, pc *poolConn, req *http.Request) (*http.Response, error) {
+func (p *connPool) exchange(ctx context.Context, pc *poolConn, req *http.Request, addr string, reqClose bool, write func(*bufio.Writer) error) (*http.Response, error) {
 	// Cancelling the request (client gone, idle timeout, target
 	// forgotten) unblocks the connection's reads and writes.
 	stop := context.AfterFunc(ctx, func() { pc.c.SetDeadline(aLongTimeAgo) })
-	if err := req.Write(pc.bw); err != nil {
+	if err := write(pc.bw); err != nil {
 		stop()
 		return nil, err
 	}
@@ -218,8 +236,8 @@ func (p *connPool) exchange(ctx context.Context, pc *poolConn, req *http.Request
 		return resp, nil
 	}
 	resp.Body = &pooledBody{
-		rc: resp.Body, p: p, pc: pc, addr: req.URL.Host, stop: stop,
-		reuse: !resp.Close && !req.Close,
+		rc: resp.Body, p: p, pc: pc, addr: addr, stop: stop,
+		reuse: !resp.Close && !reqClose,
 	}
 	return resp, nil
 }
