@@ -89,6 +89,7 @@ func (q *asyncQueue) enqueue(ev *asyncEvent) {
 	q.mu.Lock()
 	q.events = append(q.events, ev)
 	q.mu.Unlock()
+	q.s.metrics.asyncReceived(ev)
 	q.poke()
 }
 
@@ -229,6 +230,7 @@ func (q *asyncQueue) attempt(ctx context.Context, ev *asyncEvent, gen int) {
 	t, err := s.lookup(sc, functionRef{name: ev.Function, qualifier: ev.Qualifier})
 	if err != nil {
 		s.opts.Logger.Info("lambda: dropping async event of a missing function", "function", ev.Function, "err", err)
+		s.metrics.asyncDropped(ev)
 		return
 	}
 	cfg := t.fn.EventInvoke[eventInvokeKey(ev.Qualifier)]
@@ -246,6 +248,7 @@ func (q *asyncQueue) attempt(ctx context.Context, ev *asyncEvent, gen int) {
 		return
 	}
 	req := execenv.Request{ID: ev.ID, Payload: ev.Payload, InvokedARN: t.invokedARN()}
+	age := s.clk.Since(ev.Enqueued)
 	res, err := s.run(sc.context(ctx), t, req)
 	var ae *awserr.Error
 	if errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests {
@@ -254,6 +257,9 @@ func (q *asyncQueue) attempt(ctx context.Context, ev *asyncEvent, gen int) {
 		q.requeue(ev, gen, throttleDelay(ev.Throttles-1))
 		return
 	}
+	// The function was invoked (a throttled attempt was not): the event's
+	// age then is AsyncEventAge.
+	s.metrics.asyncAge(ev, age)
 	ev.Throttled = false
 	if ctx.Err() != nil {
 		return
@@ -286,6 +292,7 @@ func errorPayload(err error) []byte {
 // destination, else to the function's dead-letter queue, else drops it.
 func (q *asyncQueue) fail(ctx context.Context, t *target, cfg *eventInvokeRecord, ev *asyncEvent, condition string, res *execenv.Result) {
 	s := q.s
+	s.metrics.asyncDropped(ev)
 	switch {
 	case cfg != nil && cfg.OnFailure != "":
 		q.deliver(ctx, t.sc, cfg.OnFailure, destinationRecord(s, t, ev, condition, res, ev.Attempts))
@@ -510,16 +517,8 @@ func (s *Service) GetFunctionEventInvokeConfig(ctx context.Context, in *api.GetF
 // ListFunctionEventInvokeConfigs lists a function's settings, per
 // qualifier.
 func (s *Service) ListFunctionEventInvokeConfigs(ctx context.Context, in *api.ListFunctionEventInvokeConfigsInput) (*api.ListFunctionEventInvokeConfigsOutput, error) {
-	sc := scopeOf(ctx)
-	ref, err := parseFunction(str(in.FunctionName), nil)
+	sc, ref, f, err := s.readFunction(ctx, str(in.FunctionName))
 	if err != nil {
-		return nil, err
-	}
-	var f *functionRecord
-	if err := s.st.View(func(tx store.Tx) error {
-		f, err = loadFunction(tx, sc, ref.name)
-		return err
-	}); err != nil {
 		return nil, err
 	}
 	page, next, err := pageOf(sortedKeys(f.EventInvoke), in.Marker, in.MaxItems)

@@ -410,16 +410,8 @@ func (s *Service) GetProvisionedConcurrencyConfig(ctx context.Context, in *api.G
 // ListProvisionedConcurrencyConfigs lists a function's provisioned
 // concurrency configurations.
 func (s *Service) ListProvisionedConcurrencyConfigs(ctx context.Context, in *api.ListProvisionedConcurrencyConfigsInput) (*api.ListProvisionedConcurrencyConfigsOutput, error) {
-	sc := scopeOf(ctx)
-	ref, err := parseFunction(str(in.FunctionName), nil)
+	sc, ref, f, err := s.readFunction(ctx, str(in.FunctionName))
 	if err != nil {
-		return nil, err
-	}
-	var f *functionRecord
-	if err := s.st.View(func(tx store.Tx) error {
-		f, err = loadFunction(tx, sc, ref.name)
-		return err
-	}); err != nil {
 		return nil, err
 	}
 	page, next, err := pageOf(sortedKeys(f.Provisioned), in.Marker, in.MaxItems)

@@ -71,6 +71,22 @@ type functionRef struct {
 // parseFunction reads a FunctionName (a name, a partial ARN
 // "ACCOUNT:function:NAME" or an ARN, each optionally with ":QUALIFIER")
 // and a Qualifier parameter, which must agree with the ARN's.
+// readFunction parses an unqualified function name or ARN and reads its
+// record, for the handlers that list what a function holds.
+func (s *Service) readFunction(ctx context.Context, name string) (scope, functionRef, *functionRecord, error) {
+	sc := scopeOf(ctx)
+	ref, err := parseFunction(name, nil)
+	if err != nil {
+		return sc, ref, nil, err
+	}
+	var f *functionRecord
+	err = s.st.View(func(tx store.Tx) error {
+		f, err = loadFunction(tx, sc, ref.name)
+		return err
+	})
+	return sc, ref, f, err
+}
+
 func parseFunction(fn string, qualifier *string) (functionRef, error) {
 	var ref functionRef
 	parts := strings.Split(fn, ":")

@@ -16,21 +16,26 @@ import (
 // period is one minute.
 const metricsPeriod = time.Minute
 
-// maxDurations bounds the Duration values buffered per period; beyond
-// it, values are dropped (the counts stay exact).
-const maxDurations = 5000
+// maxValues bounds the individual values (Duration, AsyncEventAge)
+// buffered per metric, account and region each period; beyond it, values
+// are dropped (the counts stay exact).
+const maxValues = 5000
 
 // metricBuffer collects the AWS/Lambda metrics of invocations and
 // publishes them each minute: counts summed, concurrency as its maximum,
-// durations as individual values (so percentiles work).
+// durations and event ages as individual values (so averages, maxima and
+// percentiles work).
 type metricBuffer struct {
 	s *Service
 
 	mu    sync.Mutex
 	sums  map[metricKey]float64
 	maxes map[metricKey]float64
-	durs  map[regionKey][]metrics.Datum
+	vals  map[valueKey][]metrics.Datum
 }
+
+// valueKey names the individual values of one metric in one region.
+type valueKey struct{ account, region, name string }
 
 // metricKey is one series: account, region, name and dimensions
 // (rendered as "k=v,k=v").
@@ -39,15 +44,20 @@ type metricKey struct {
 }
 
 func newMetricBuffer(s *Service) *metricBuffer {
-	return &metricBuffer{s: s, sums: map[metricKey]float64{}, maxes: map[metricKey]float64{}, durs: map[regionKey][]metrics.Datum{}}
+	return &metricBuffer{s: s, sums: map[metricKey]float64{}, maxes: map[metricKey]float64{}, vals: map[valueKey][]metrics.Datum{}}
 }
 
 // dimensionSets are the dimension sets of an invocation's metrics: the
 // function, and the version or alias when it was invoked by one.
-func dimensionSets(t *target) []map[string]string {
-	sets := []map[string]string{{"FunctionName": t.fn.Name}}
-	if t.qualifier != "" {
-		sets = append(sets, map[string]string{"FunctionName": t.fn.Name, "Resource": t.fn.Name + ":" + t.qualifier})
+func dimensionSets(t *target) []map[string]string { return dimsOf(t.fn.Name, t.qualifier) }
+
+// dimsOf are the dimension sets of a function invoked with a qualifier
+// ("" for none): FunctionName, and FunctionName with Resource
+// ("name:qualifier") when there is one.
+func dimsOf(name, qualifier string) []map[string]string {
+	sets := []map[string]string{{"FunctionName": name}}
+	if qualifier != "" {
+		sets = append(sets, map[string]string{"FunctionName": name, "Resource": name + ":" + qualifier})
 	}
 	return sets
 }
@@ -74,10 +84,42 @@ func parseDims(s string) map[string]string {
 }
 
 func (m *metricBuffer) add(t *target, name, unit string, v float64) {
+	m.addTo(t.sc.account, t.sc.region, dimensionSets(t), name, unit, v)
+}
+
+// addTo adds v to the period's sum of a metric, for each dimension set.
+func (m *metricBuffer) addTo(account, region string, sets []map[string]string, name, unit string, v float64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, d := range dimensionSets(t) {
-		m.sums[metricKey{t.sc.account, t.sc.region, name, unit, renderDims(d)}] += v
+	for _, d := range sets {
+		m.sums[metricKey{account, region, name, unit, renderDims(d)}] += v
+	}
+}
+
+// value buffers one individual value of a metric, for each dimension set.
+func (m *metricBuffer) value(account, region string, sets []map[string]string, name, unit string, v float64) {
+	now := m.s.clk.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := valueKey{account, region, name}
+	if len(m.vals[k]) >= maxValues {
+		return
+	}
+	for _, d := range sets {
+		m.vals[k] = append(m.vals[k], metrics.Datum{
+			Namespace: "AWS/Lambda", Name: name, Dimensions: maps.Clone(d), Unit: unit,
+			Value: v, Timestamp: now, StorageResolution: 60,
+		})
+	}
+}
+
+// maxTo raises the period's maximum of a metric to v.
+func (m *metricBuffer) maxTo(account, region string, d map[string]string, name, unit string, v float64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := metricKey{account, region, name, unit, renderDims(d)}
+	if old, ok := m.maxes[k]; !ok || v > old {
+		m.maxes[k] = v
 	}
 }
 
@@ -89,19 +131,30 @@ func (m *metricBuffer) invocation(t *target, res execenv.Result) {
 	}
 	m.add(t, "Invocations", "Count", 1)
 	m.add(t, "Errors", "Count", errs)
-	now := m.s.clk.Now()
-	ms := float64(res.Duration) / float64(time.Millisecond)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	rk := regionKey{t.sc.account, t.sc.region}
-	if len(m.durs[rk]) < maxDurations {
-		for _, d := range dimensionSets(t) {
-			m.durs[rk] = append(m.durs[rk], metrics.Datum{
-				Namespace: "AWS/Lambda", Name: "Duration", Dimensions: maps.Clone(d), Unit: "Milliseconds",
-				Value: ms, Timestamp: now, StorageResolution: 60,
-			})
-		}
-	}
+	m.value(t.sc.account, t.sc.region, dimensionSets(t), "Duration", "Milliseconds", milliseconds(res.Duration))
+}
+
+func milliseconds(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// asyncReceived records an event queued for asynchronous invocation
+// (AsyncEventsReceived).
+func (m *metricBuffer) asyncReceived(ev *asyncEvent) {
+	m.addTo(ev.Account, ev.Region, dimsOf(ev.Function, ev.Qualifier), "AsyncEventsReceived", "Count", 1)
+}
+
+// asyncDropped records an event given up without a successful execution
+// (AsyncEventsDropped): retries exhausted or too old, whether or not a
+// destination or dead-letter queue then received it, or its function
+// gone.
+func (m *metricBuffer) asyncDropped(ev *asyncEvent) {
+	m.addTo(ev.Account, ev.Region, dimsOf(ev.Function, ev.Qualifier), "AsyncEventsDropped", "Count", 1)
+}
+
+// asyncAge records how long an event had been queued when the function
+// was invoked with it (AsyncEventAge): each invocation, so retries and
+// throttling show as a growing age, as on AWS.
+func (m *metricBuffer) asyncAge(ev *asyncEvent, age time.Duration) {
+	m.value(ev.Account, ev.Region, dimsOf(ev.Function, ev.Qualifier), "AsyncEventAge", "Milliseconds", milliseconds(age))
 }
 
 // throttle records a throttled invocation.
@@ -111,6 +164,7 @@ func (m *metricBuffer) throttle(t *target) { m.add(t, "Throttles", "Count", 1) }
 // starts; the period's maximum is published, per function and for the
 // region.
 func (m *metricBuffer) concurrent(t *target, n int) {
+	m.provisioned(t, n)
 	region := m.s.conc.regionInFlight(t.sc.account, t.sc.region)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -118,6 +172,58 @@ func (m *metricBuffer) concurrent(t *target, n int) {
 	m.maxes[k] = max(m.maxes[k], float64(n))
 	k = metricKey{t.sc.account, t.sc.region, "ConcurrentExecutions", "Count", ""}
 	m.maxes[k] = max(m.maxes[k], float64(region))
+}
+
+// provisioned records, when an execution starts on a version with
+// provisioned concurrency, how many of its provisioned environments are
+// in use (ProvisionedConcurrentExecutions) and that count over the
+// allocated concurrency (ProvisionedConcurrencyUtilization), each as the
+// period's maximum, per function and per alias or version configured (the
+// Resource dimension), as Lambda emits them on each invocation. n is the
+// function's executions in flight, this one included.
+//
+// The environments in use are the version's busy ones plus this one
+// (execenv serves from provisioned environments first), capped by the
+// allocation and by n.
+func (m *metricBuffer) provisioned(t *target, n int) {
+	if len(t.fn.Provisioned) == 0 {
+		return
+	}
+	version := t.executedVersion()
+	busy := -1
+	fnTotal := 0
+	for _, q := range sortedKeys(t.fn.Provisioned) {
+		rec := t.fn.Provisioned[q]
+		if rec == nil || rec.Allocated <= 0 || provisionedVersion(t.fn, q) != version {
+			continue
+		}
+		if busy < 0 {
+			busy = m.s.env.Busy(t.sc.account, t.sc.region, t.fn.Name, version)
+		}
+		inUse := min(busy+1, n, int(rec.Allocated))
+		fnTotal += inUse
+		res := map[string]string{"FunctionName": t.fn.Name, "Resource": t.fn.Name + ":" + q}
+		m.maxTo(t.sc.account, t.sc.region, res, "ProvisionedConcurrentExecutions", "Count", float64(inUse))
+		util := float64(inUse) / float64(rec.Allocated)
+		m.maxTo(t.sc.account, t.sc.region, res, "ProvisionedConcurrencyUtilization", "None", util)
+		m.maxTo(t.sc.account, t.sc.region, map[string]string{"FunctionName": t.fn.Name}, "ProvisionedConcurrencyUtilization", "None", util)
+	}
+	if busy >= 0 {
+		m.maxTo(t.sc.account, t.sc.region, map[string]string{"FunctionName": t.fn.Name}, "ProvisionedConcurrentExecutions", "Count", float64(fnTotal))
+	}
+}
+
+// provisionedVersion is the version a provisioned concurrency
+// configuration keeps environments of: its qualifier, or its alias's
+// version.
+func provisionedVersion(f *functionRecord, q string) string {
+	if isVersion(q) {
+		return q
+	}
+	if a := f.Aliases[q]; a != nil {
+		return a.Version
+	}
+	return ""
 }
 
 // run publishes every period until ctx ends.
@@ -140,7 +246,8 @@ func (m *metricBuffer) flush(ctx context.Context) {
 	now := m.s.clk.Now()
 	m.mu.Lock()
 	byRegion := map[regionKey][]metrics.Datum{}
-	for rk, d := range m.durs {
+	for k, d := range m.vals {
+		rk := regionKey{k.account, k.region}
 		byRegion[rk] = append(byRegion[rk], d...)
 	}
 	for k, v := range m.sums {
@@ -151,7 +258,7 @@ func (m *metricBuffer) flush(ctx context.Context) {
 		rk := regionKey{k.account, k.region}
 		byRegion[rk] = append(byRegion[rk], metrics.Datum{Namespace: "AWS/Lambda", Name: k.name, Dimensions: parseDims(k.dims), Unit: k.unit, Value: v, Timestamp: now, StorageResolution: 60})
 	}
-	m.sums, m.maxes, m.durs = map[metricKey]float64{}, map[metricKey]float64{}, map[regionKey][]metrics.Datum{}
+	m.sums, m.maxes, m.vals = map[metricKey]float64{}, map[metricKey]float64{}, map[valueKey][]metrics.Datum{}
 	m.mu.Unlock()
 	for rk, data := range byRegion {
 		if err := m.s.opts.Metrics.Publish(ctx, rk.account, rk.region, data); err != nil {

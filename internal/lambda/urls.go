@@ -360,16 +360,8 @@ func (s *Service) DeleteFunctionUrlConfig(ctx context.Context, in *api.DeleteFun
 
 // ListFunctionUrlConfigs lists a function's URLs.
 func (s *Service) ListFunctionUrlConfigs(ctx context.Context, in *api.ListFunctionUrlConfigsInput) (*api.ListFunctionUrlConfigsOutput, error) {
-	sc := scopeOf(ctx)
-	ref, err := parseFunction(str(in.FunctionName), nil)
+	sc, ref, f, err := s.readFunction(ctx, str(in.FunctionName))
 	if err != nil {
-		return nil, err
-	}
-	var f *functionRecord
-	if err := s.st.View(func(tx store.Tx) error {
-		f, err = loadFunction(tx, sc, ref.name)
-		return err
-	}); err != nil {
 		return nil, err
 	}
 	page, next, err := pageOf(sortedKeys(f.URLs), in.Marker, in.MaxItems)

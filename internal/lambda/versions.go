@@ -269,16 +269,8 @@ func (s *Service) UpdateAlias(ctx context.Context, in *api.UpdateAliasInput) (*a
 // ListAliases lists a function's aliases by name, optionally only those
 // of one version.
 func (s *Service) ListAliases(ctx context.Context, in *api.ListAliasesInput) (*api.ListAliasesOutput, error) {
-	sc := scopeOf(ctx)
-	ref, err := parseFunction(str(in.FunctionName), nil)
+	sc, ref, f, err := s.readFunction(ctx, str(in.FunctionName))
 	if err != nil {
-		return nil, err
-	}
-	var f *functionRecord
-	if err := s.st.View(func(tx store.Tx) error {
-		f, err = loadFunction(tx, sc, ref.name)
-		return err
-	}); err != nil {
 		return nil, err
 	}
 	out := api.ListAliasesOutput{Aliases: []api.AliasConfiguration{}}

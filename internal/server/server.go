@@ -198,7 +198,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	lambdaSvc := lambda.New(s.store, s.clock, lambda.Options{
 		Executor: execenv.New(execenv.Options{
-			Clock: s.clock, Logger: cfg.Logger, Dir: lambdaDir, Logs: functionLogs{logsSvc},
+			Clock: s.clock, Logger: cfg.Logger, Dir: lambdaDir, Logs: functionLogs{logsSvc}, TimeScale: cfg.TimeScale,
 		}),
 		Logger:           cfg.Logger,
 		Metrics:          cwSvc,

@@ -29,6 +29,10 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Logs is where function output goes (CloudWatch Logs); nil discards.
 	Logs LogSink
+	// TimeScale is how much faster than real time Clock runs (0 means
+	// 1). An init phase is real work, so its 10-second limit is kept in
+	// real time: TimeScale times as long on the clock.
+	TimeScale float64
 }
 
 // LogSink receives function output: one stream per environment, as Lambda

@@ -24,6 +24,12 @@ import (
 // initLimit is how long Lambda gives an on-demand environment's init phase.
 const initLimit = 10 * time.Second
 
+// initLimit is initLimit on the pool's clock: ten seconds of real time
+// whatever the time scale, since init is real work.
+func (p *Pool) initLimit() time.Duration {
+	return time.Duration(float64(initLimit) * p.opts.TimeScale)
+}
+
 // envState is where an environment is in its life.
 type envState int
 
@@ -517,7 +523,7 @@ func (e *env) invoke(ctx context.Context, req Request, cold bool) (Result, bool,
 
 	var out outcome
 	if cold {
-		initTimer := clk.NewTimer(initLimit)
+		initTimer := clk.NewTimer(p.initLimit())
 		select {
 		case <-e.initDone:
 		case <-e.initFailed:

@@ -67,6 +67,9 @@ func New(opts Options) *Pool {
 	if opts.Dir == "" {
 		opts.Dir = filepath.Join(os.TempDir(), "nephele-lambda")
 	}
+	if opts.TimeScale <= 0 {
+		opts.TimeScale = 1
+	}
 	p := &Pool{
 		opts:        opts,
 		clk:         opts.Clock,
@@ -545,7 +548,7 @@ func (p *Pool) initialise(ctx context.Context, e *env) error {
 		}
 		return err
 	}
-	t := p.clk.NewTimer(initLimit)
+	t := p.clk.NewTimer(p.initLimit())
 	defer t.Stop()
 	var err error
 	select {

@@ -194,7 +194,7 @@ func (s *snapshot) start(ctx context.Context) {
 		}
 		accepted <- c
 	}()
-	timer := p.clk.NewTimer(initLimit)
+	timer := p.clk.NewTimer(p.initLimit())
 	defer timer.Stop()
 	select {
 	case c, ok := <-accepted:
