@@ -164,6 +164,12 @@ func groupsAtScale(bin string, groups int) error {
 	wall.Sleep(context.Background(), 10*time.Second)
 	used := float64(cpuTicks(pid)-c0) / 100 / wall.Since(w0).Seconds()
 	fmt.Printf("%-34s %11.0f%%  (of one core: reconciler, %d alarms, %d instance monitors)\n", fmt.Sprintf("%d groups steady at scale 60", groups), used*100, 2*groups, groups)
+	st, err := evaluatorStats(client, base)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%-34s %9.1f ms  (%d alarms; ticks evaluated %d, skipped late %d, lag %.0f s of clock)\n",
+		"  alarm evaluation pass", st.LastDurationMs, st.LastEvaluated, st.TicksEvaluated, st.TicksSkippedLate, st.LagSeconds)
 	return nil
 }
 

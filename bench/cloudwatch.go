@@ -138,20 +138,7 @@ func alarmLoad(bin string, workers, alarms int) error {
 	}
 	cpuSec := float64(cpuTicks(proc.Process.Pid)-cpu0) / 100
 	window := wall.Since(at0).Seconds()
-	var st struct {
-		Alarms           int
-		LastEvaluated    int
-		LastDurationMs   float64
-		LagSeconds       float64
-		TicksEvaluated   int64
-		TicksSkippedLate int64
-	}
-	resp, err := client.Get(base + "/_nephele/monitoring/evaluator")
-	if err != nil {
-		return err
-	}
-	err = json.NewDecoder(resp.Body).Decode(&st)
-	resp.Body.Close()
+	st, err := evaluatorStats(client, base)
 	if err != nil {
 		return err
 	}
@@ -161,6 +148,29 @@ func alarmLoad(bin string, workers, alarms int) error {
 	fmt.Printf("%-34s %9.1f ms  (%d alarms; ticks evaluated %d, skipped late %d, lag %.0f s of clock)\n",
 		"one evaluation pass", st.LastDurationMs, st.LastEvaluated, st.TicksEvaluated, st.TicksSkippedLate, st.LagSeconds)
 	return nil
+}
+
+// evaluatorState is what /_nephele/monitoring/evaluator reports: how many
+// alarms the last pass evaluated and how long it took, and whether the
+// evaluator keeps up with the clock.
+type evaluatorState struct {
+	Alarms           int
+	LastEvaluated    int
+	LastDurationMs   float64
+	LagSeconds       float64
+	TicksEvaluated   int64
+	TicksSkippedLate int64
+}
+
+// evaluatorStats reads the alarm evaluator's state.
+func evaluatorStats(client *http.Client, base string) (evaluatorState, error) {
+	var st evaluatorState
+	resp, err := client.Get(base + "/_nephele/monitoring/evaluator")
+	if err != nil {
+		return st, err
+	}
+	defer resp.Body.Close()
+	return st, json.NewDecoder(resp.Body).Decode(&st)
 }
 
 // cpuTicks is a process's user and system time, in clock ticks (1/100 s).

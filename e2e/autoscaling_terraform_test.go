@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -23,7 +25,10 @@ import (
 func TestTerraformAutoScalingStack(t *testing.T) {
 	t.Parallel()
 	env := testenv.Start(t, server.Config{TimeScale: 10})
-	tf := env.NewTerraform(t, `
+	// Each instance writes its init's PID here, so the test can see that
+	// destroy leaves no process.
+	pids := t.TempDir()
+	tf := env.NewTerraform(t, strings.ReplaceAll(`
 data "aws_ami" "al2023" {
   most_recent = true
   owners      = ["amazon"]
@@ -37,7 +42,7 @@ resource "aws_launch_template" "web" {
   name          = "tf-web"
   image_id      = data.aws_ami.al2023.id
   instance_type = "t3.micro"
-  user_data     = base64encode("#!/bin/sh\nsleep 3600 &\n")
+  user_data     = base64encode("#!/bin/sh\nsleep 3600 &\nID=$(basename $(dirname \"$INSTANCE_ROOT\"))\necho $PPID > PIDS/$ID.pid\n")
 }
 
 resource "aws_autoscaling_group" "web" {
@@ -134,7 +139,7 @@ resource "aws_autoscaling_lifecycle_hook" "drain" {
   default_result         = "CONTINUE"
   heartbeat_timeout      = 30
 }
-`)
+`, "PIDS", pids))
 	tf.Run(t, "apply", "-auto-approve", "-input=false", "-no-color")
 	ctx := context.Background()
 	as := autoscaling.NewFromConfig(env.AWSConfig())
@@ -169,5 +174,17 @@ resource "aws_autoscaling_lifecycle_hook" "drain" {
 	alarms, err = cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{})
 	if err != nil || len(alarms.MetricAlarms) != 0 {
 		t.Errorf("alarms after destroy: %+v, %v", alarms, err)
+	}
+	files, _ := filepath.Glob(filepath.Join(pids, "*.pid"))
+	if len(files) < 2 {
+		t.Fatalf("%d instances wrote their PID, want at least 2", len(files))
+	}
+	for _, f := range files {
+		eventually(t, "no process left of "+filepath.Base(f), func() error {
+			if pid := readPID(t, f); testenv.Alive(pid) {
+				return fmt.Errorf("process %d still alive", pid)
+			}
+			return nil
+		})
 	}
 }
