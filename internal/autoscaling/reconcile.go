@@ -164,36 +164,15 @@ func (r *reconciler) observe(sc scope, g groupRecord) (map[string]observed, erro
 	for i, m := range g.Members {
 		ids[i] = m.ID
 	}
-	ctx := sc.Context(r.ctx)
-	// A filter rather than InstanceIds: an instance EC2 has forgotten is
-	// simply absent instead of failing the call.
-	res, err := r.s.opts.Compute.DescribeInstances(ctx, &ec2api.DescribeInstancesInput{Filters: []ec2api.Filter{{Name: ptr("instance-id"), Values: ids}}})
+	st, err := r.s.opts.Compute.GroupInstances(r.ctx, sc.Account, sc.Region, ids)
 	if err != nil {
 		return nil, err
 	}
-	for _, rv := range res.Reservations {
-		for _, inst := range rv.Instances {
-			out[str(inst.InstanceId)] = observed{state: str(inst.State.Name)}
+	for id, s := range st {
+		o := observed{}
+		if s.InstanceState != nil {
+			o.state = str(s.InstanceState.Name)
 		}
-	}
-	// Status checks of the running ones only: DescribeInstanceStatus
-	// fails on an ID EC2 does not know.
-	var running []string
-	for id, o := range out {
-		if o.state == "running" {
-			running = append(running, id)
-		}
-	}
-	if len(running) == 0 {
-		return out, nil
-	}
-	st, err := r.s.opts.Compute.DescribeInstanceStatus(ctx, &ec2api.DescribeInstanceStatusInput{InstanceIds: running})
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range st.InstanceStatuses {
-		id := str(s.InstanceId)
-		o := out[id]
 		o.impaired = s.InstanceStatus != nil && str(s.InstanceStatus.Status) == "impaired"
 		out[id] = o
 	}

@@ -30,7 +30,10 @@ type Compute interface {
 	LaunchForGroup(ctx context.Context, account, region, group string, in *ec2api.RunInstancesInput, count int) ([]ec2api.Instance, error)
 	TerminateInstances(ctx context.Context, in *ec2api.TerminateInstancesInput) (*ec2api.TerminateInstancesOutput, error)
 	DescribeInstances(ctx context.Context, in *ec2api.DescribeInstancesInput) (*ec2api.DescribeInstancesOutput, error)
-	DescribeInstanceStatus(ctx context.Context, in *ec2api.DescribeInstanceStatusInput) (*ec2api.DescribeInstanceStatusOutput, error)
+	// GroupInstances reads the instances' states and status checks by
+	// ID, leaving out those EC2 no longer knows: the reconciler's
+	// observation, one record read per instance.
+	GroupInstances(ctx context.Context, account, region string, ids []string) (map[string]ec2api.InstanceStatus, error)
 	DescribeSubnets(ctx context.Context, in *ec2api.DescribeSubnetsInput) (*ec2api.DescribeSubnetsOutput, error)
 	DescribeLaunchTemplateVersions(ctx context.Context, in *ec2api.DescribeLaunchTemplateVersionsInput) (*ec2api.DescribeLaunchTemplateVersionsOutput, error)
 	// SetGroupTag tags an instance with its group, or untags it (group
