@@ -158,3 +158,53 @@ func TestAutoScalingWarmPool(t *testing.T) {
 	_, err = as.DeleteWarmPool(ctx, &autoscaling.DeleteWarmPoolInput{AutoScalingGroupName: aws.String("warm")})
 	wantASError(t, err, "ValidationError", "No warm pool found for Auto Scaling group warm.")
 }
+
+// TestAutoScalingWarmPoolLaunchHook: an instance launched into a warm pool
+// waits on the group's launch hook (Warmed:Pending:Wait), as AWS
+// recommends for finishing set-up before the pool stops it, and
+// CompleteLifecycleAction lets it go on to Warmed:Stopped.
+func TestAutoScalingWarmPoolLaunchHook(t *testing.T) {
+	env := testenv.Start(t, server.Config{TimeScale: 10})
+	ctx := context.Background()
+	ec := ec2.NewFromConfig(env.AWSConfig())
+	as := autoscaling.NewFromConfig(env.AWSConfig())
+	groupTemplate(t, ec, "warmhook-lt", t.TempDir())
+	if _, err := as.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
+		AutoScalingGroupName: aws.String("warmhook"), MinSize: aws.Int32(0), MaxSize: aws.Int32(1), DesiredCapacity: aws.Int32(0),
+		LaunchTemplate:    &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("warmhook-lt")},
+		AvailabilityZones: []string{"us-east-1a"},
+		LifecycleHookSpecificationList: []astypes.LifecycleHookSpecification{{LifecycleHookName: aws.String("ready"),
+			LifecycleTransition: aws.String("autoscaling:EC2_INSTANCE_LAUNCHING"), HeartbeatTimeout: aws.Int32(3600)}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := as.PutWarmPool(ctx, &autoscaling.PutWarmPoolInput{AutoScalingGroupName: aws.String("warmhook")}); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	eventually(t, "pool instance waiting on the hook", func() error {
+		st, _, err := warmPool(ctx, as, "warmhook")
+		if err != nil {
+			return err
+		}
+		if len(st["Warmed:Pending:Wait"]) != 1 {
+			return fmt.Errorf("pool %v", st)
+		}
+		id = st["Warmed:Pending:Wait"][0]
+		return nil
+	})
+	if _, err := as.CompleteLifecycleAction(ctx, &autoscaling.CompleteLifecycleActionInput{AutoScalingGroupName: aws.String("warmhook"),
+		LifecycleHookName: aws.String("ready"), InstanceId: aws.String(id), LifecycleActionResult: aws.String("CONTINUE")}); err != nil {
+		t.Fatalf("CompleteLifecycleAction: %v", err)
+	}
+	eventually(t, "pool instance stopped", func() error {
+		st, _, err := warmPool(ctx, as, "warmhook")
+		if err == nil && (len(st["Warmed:Stopped"]) != 1 || st["Warmed:Stopped"][0] != id) {
+			err = fmt.Errorf("pool %v", st)
+		}
+		return err
+	})
+	t.Cleanup(func() {
+		as.DeleteAutoScalingGroup(context.Background(), &autoscaling.DeleteAutoScalingGroupInput{AutoScalingGroupName: aws.String("warmhook"), ForceDelete: aws.Bool(true)})
+	})
+}

@@ -195,7 +195,7 @@ func waiting(g *groupRecord, hook, instance, token string) (*member, error) {
 	for i := range g.Members {
 		m := &g.Members[i]
 		if m.WaitHook == hook && (m.ID == instance || (token != "" && m.WaitToken == token)) &&
-			(m.Lifecycle == "Pending:Wait" || m.Lifecycle == "Terminating:Wait") {
+			(m.Lifecycle == "Pending:Wait" || m.Lifecycle == "Terminating:Wait" || m.Lifecycle == "Warmed:Pending:Wait") {
 			return m, nil
 		}
 	}
