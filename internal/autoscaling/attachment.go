@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	api "github.com/nephele-dev/nephele/internal/api/autoscaling"
 	ec2api "github.com/nephele-dev/nephele/internal/api/ec2"
@@ -105,12 +106,8 @@ func (s *Service) DetachInstances(ctx context.Context, in *api.DetachInstancesQu
 	sc := scopeOf(ctx)
 	name := str(in.AutoScalingGroupName)
 	decrement := deref(in.ShouldDecrementDesiredCapacity)
-	var acts []activityRecord
-	err := s.st.Update(func(tx store.Tx) error {
-		g, err := loadGroup(tx, sc, name)
-		if err != nil {
-			return err
-		}
+	check := func(g groupRecord) error {
+		counted := 0
 		for _, id := range in.InstanceIds {
 			i := slices.IndexFunc(g.Members, func(m member) bool { return m.ID == id })
 			if i < 0 {
@@ -119,37 +116,29 @@ func (s *Service) DetachInstances(ctx context.Context, in *api.DetachInstancesQu
 			if l := g.Members[i].Lifecycle; l != "InService" && l != "Standby" {
 				return validation("The instance %s is not in InService or Standby.", id)
 			}
-		}
-		counted := 0
-		for _, id := range in.InstanceIds {
-			if m := g.Members[slices.IndexFunc(g.Members, func(m member) bool { return m.ID == id })]; m.counts() {
+			if g.Members[i].counts() {
 				counted++
 			}
 		}
 		if decrement && g.Desired-counted < g.Min {
 			return validation("The number of instances to detach, %d, would leave the Auto Scaling group %s below its min size %d. Either set ShouldDecrementDesiredCapacity to false or lower the group's min size.", counted, name, g.Min)
 		}
-		now := s.now()
-		for _, id := range in.InstanceIds {
-			i := slices.IndexFunc(g.Members, func(m member) bool { return m.ID == id })
-			m := g.Members[i]
-			cause := fmt.Sprintf("At %s instance %s was detached in response to a user request.", now.Format(causeTime), id)
-			if decrement && m.counts() {
-				cause = fmt.Sprintf("At %s instance %s was detached in response to a user request, shrinking the capacity from %d to %d.", now.Format(causeTime), id, g.Desired, g.Desired-1)
-				g.Desired--
-			}
-			a := newActivity(g, now, "Detaching EC2 instance: "+id, cause, "InProgress")
-			a.Instance, a.Details, a.Progress = id, details(subnetOf(g, m.AZ), m.AZ), 50
-			// Detaching is immediate here: the group lets go of the
-			// instance at once.
-			a.finish(now, "Successful", "")
-			acts = append(acts, a)
-			if err := putActivity(tx, sc, a); err != nil {
-				return err
-			}
-			g.Members = slices.Delete(g.Members, i, i+1)
+		return nil
+	}
+	acts, err := s.moveMembers(ctx, name, in.InstanceIds, check, func(g *groupRecord, i int, now time.Time) activityRecord {
+		m := g.Members[i]
+		cause := fmt.Sprintf("At %s instance %s was detached in response to a user request.", now.Format(causeTime), m.ID)
+		if decrement && m.counts() {
+			cause = fmt.Sprintf("At %s instance %s was detached in response to a user request, shrinking the capacity from %d to %d.", now.Format(causeTime), m.ID, g.Desired, g.Desired-1)
+			g.Desired--
 		}
-		return putGroup(tx, sc, g)
+		a := newActivity(*g, now, "Detaching EC2 instance: "+m.ID, cause, "InProgress")
+		a.Instance, a.Details, a.Progress = m.ID, details(subnetOf(*g, m.AZ), m.AZ), 50
+		// Detaching is immediate here: the group lets go of the
+		// instance at once.
+		a.finish(now, "Successful", "")
+		g.Members = slices.Delete(g.Members, i, i+1)
+		return a
 	})
 	if err != nil {
 		return nil, err
@@ -171,35 +160,26 @@ func (s *Service) EnterStandby(ctx context.Context, in *api.EnterStandbyQuery) (
 	sc := scopeOf(ctx)
 	name := str(in.AutoScalingGroupName)
 	decrement := deref(in.ShouldDecrementDesiredCapacity)
-	var acts []activityRecord
-	err := s.st.Update(func(tx store.Tx) error {
-		g, err := loadGroup(tx, sc, name)
-		if err != nil {
-			return err
-		}
+	check := func(g groupRecord) error {
 		if err := membersIn(g, in.InstanceIds, "InService"); err != nil {
 			return err
 		}
 		if decrement && g.Desired-len(in.InstanceIds) < g.Min {
 			return validation("AutoScalingGroup %s has min-size=%d, max-size=%d, and desired-size=%d. To place into standby %d instances, please update the AutoScalingGroup sizes appropriately.", name, g.Min, g.Max, g.Desired, len(in.InstanceIds))
 		}
-		now := s.now()
-		for _, id := range in.InstanceIds {
-			m := &g.Members[slices.IndexFunc(g.Members, func(m member) bool { return m.ID == id })]
-			cause := fmt.Sprintf("At %s instance %s was moved to standby in response to a user request.", now.Format(causeTime), id)
-			if decrement {
-				cause = fmt.Sprintf("At %s instance %s was moved to standby in response to a user request, shrinking the capacity from %d to %d.", now.Format(causeTime), id, g.Desired, g.Desired-1)
-				g.Desired--
-			}
-			m.Lifecycle = "EnteringStandby"
-			a := newActivity(g, now, "Moving EC2 instance to Standby: "+id, cause, "InProgress")
-			a.Instance, a.Details, a.Progress = id, details(subnetOf(g, m.AZ), m.AZ), 50
-			acts = append(acts, a)
-			if err := putActivity(tx, sc, a); err != nil {
-				return err
-			}
+		return nil
+	}
+	acts, err := s.moveMembers(ctx, name, in.InstanceIds, check, func(g *groupRecord, i int, now time.Time) activityRecord {
+		m := &g.Members[i]
+		cause := fmt.Sprintf("At %s instance %s was moved to standby in response to a user request.", now.Format(causeTime), m.ID)
+		if decrement {
+			cause = fmt.Sprintf("At %s instance %s was moved to standby in response to a user request, shrinking the capacity from %d to %d.", now.Format(causeTime), m.ID, g.Desired, g.Desired-1)
+			g.Desired--
 		}
-		return putGroup(tx, sc, g)
+		m.Lifecycle = "EnteringStandby"
+		a := newActivity(*g, now, "Moving EC2 instance to Standby: "+m.ID, cause, "InProgress")
+		a.Instance, a.Details, a.Progress = m.ID, details(subnetOf(*g, m.AZ), m.AZ), 50
+		return a
 	})
 	if err != nil {
 		return nil, err
@@ -213,40 +193,59 @@ func (s *Service) EnterStandby(ctx context.Context, in *api.EnterStandbyQuery) (
 // grows by their number, and each goes through Pending (and a launch
 // lifecycle hook, if any) to InService.
 func (s *Service) ExitStandby(ctx context.Context, in *api.ExitStandbyQuery) (*api.ExitStandbyAnswer, error) {
-	sc := scopeOf(ctx)
 	name := str(in.AutoScalingGroupName)
-	var acts []activityRecord
-	err := s.st.Update(func(tx store.Tx) error {
-		g, err := loadGroup(tx, sc, name)
-		if err != nil {
-			return err
-		}
+	check := func(g groupRecord) error {
 		if err := membersIn(g, in.InstanceIds, "Standby"); err != nil {
 			return err
 		}
 		if g.Desired+len(in.InstanceIds) > g.Max {
 			return validation("AutoScalingGroup %s has min-size=%d, max-size=%d, and desired-size=%d. To exit %d instances from standby, please update the AutoScalingGroup sizes appropriately.", name, g.Min, g.Max, g.Desired, len(in.InstanceIds))
 		}
-		now := s.now()
-		for _, id := range in.InstanceIds {
-			m := &g.Members[slices.IndexFunc(g.Members, func(m member) bool { return m.ID == id })]
-			cause := fmt.Sprintf("At %s instance %s was moved out of standby in response to a user request, increasing the capacity from %d to %d.", now.Format(causeTime), id, g.Desired, g.Desired+1)
-			g.Desired++
-			m.Lifecycle = "Pending"
-			a := newActivity(g, now, "Moving EC2 instance out of Standby: "+id, cause, "PreInService")
-			a.Instance, a.Details, a.Progress = id, details(subnetOf(g, m.AZ), m.AZ), 30
-			acts = append(acts, a)
-			if err := putActivity(tx, sc, a); err != nil {
-				return err
-			}
-		}
-		return putGroup(tx, sc, g)
+		return nil
+	}
+	acts, err := s.moveMembers(ctx, name, in.InstanceIds, check, func(g *groupRecord, i int, now time.Time) activityRecord {
+		m := &g.Members[i]
+		cause := fmt.Sprintf("At %s instance %s was moved out of standby in response to a user request, increasing the capacity from %d to %d.", now.Format(causeTime), m.ID, g.Desired, g.Desired+1)
+		g.Desired++
+		m.Lifecycle = "Pending"
+		a := newActivity(*g, now, "Moving EC2 instance out of Standby: "+m.ID, cause, "PreInService")
+		a.Instance, a.Details, a.Progress = m.ID, details(subnetOf(*g, m.AZ), m.AZ), 30
+		return a
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.rec.wake()
 	return &api.ExitStandbyAnswer{Activities: activitiesOut(acts)}, nil
+}
+
+// moveMembers makes one API change to instances of a group in one
+// transaction: check refuses the change before anything is written; move
+// changes the group for one member (by index) and returns its activity,
+// which is stored and returned with the others.
+func (s *Service) moveMembers(ctx context.Context, name string, ids []string, check func(groupRecord) error,
+	move func(g *groupRecord, i int, now time.Time) activityRecord) ([]activityRecord, error) {
+	sc := scopeOf(ctx)
+	var acts []activityRecord
+	err := s.st.Update(func(tx store.Tx) error {
+		g, err := loadGroup(tx, sc, name)
+		if err != nil {
+			return err
+		}
+		if err := check(g); err != nil {
+			return err
+		}
+		now := s.now()
+		for _, id := range ids {
+			a := move(&g, slices.IndexFunc(g.Members, func(m member) bool { return m.ID == id }), now)
+			if err := putActivity(tx, sc, a); err != nil {
+				return err
+			}
+			acts = append(acts, a)
+		}
+		return putGroup(tx, sc, g)
+	})
+	return acts, err
 }
 
 // membersIn checks that each instance is a member of the group in the

@@ -346,32 +346,29 @@ func (r *reconciler) reconcile(sc scope, name string) (busy bool, err error) {
 				left -= w
 			}
 		}
+		reuse := g.WarmPool != nil && g.WarmPool.Reuse && !g.WarmPool.Deleting && !g.Deleting
 		shrink := capacity
 		for _, id := range victims {
 			j := slices.IndexFunc(g.Members, func(m member) bool { return m.ID == id })
 			m := &g.Members[j]
 			from, to := shrink, shrink-m.units()
 			shrink = to
-			if p := g.WarmPool; p != nil && p.Reuse && !p.Deleting && !g.Deleting {
+			what, description := "taken out of service", "Terminating EC2 instance: "
+			switch {
+			case reuse:
 				// Reuse on scale-in: back to the pool, not terminated.
 				m.Lifecycle = "Warmed:Pending"
-				cause := fmt.Sprintf("%s  At %s an instance was moved to the warm pool in response to a difference between desired and actual capacity, shrinking the capacity from %d to %d.  At %s instance %s was selected for termination.",
-					g.Cause, now.Format(causeTime), from, to, now.Format(causeTime), id)
-				a := newActivity(g, now, "Moving EC2 instance to warm pool: "+id, strings.TrimSpace(cause), "InProgress")
-				a.Instance, a.Details = id, details(subnetOf(g, m.AZ), m.AZ)
-				acts = append(acts, a)
-				continue
-			}
-			if termHook != nil {
+				what, description = "moved to the warm pool", "Moving EC2 instance to warm pool: "
+			case termHook != nil:
 				hookWait(m, termHook, "Terminating:Wait", now, awsid.RequestID())
 				r.notifyWait(sc, g, termHook, *m, "")
-			} else {
+			default:
 				m.Lifecycle = "Terminating"
 				terminate = append(terminate, id)
 			}
-			cause := fmt.Sprintf("%s  At %s an instance was taken out of service in response to a difference between desired and actual capacity, shrinking the capacity from %d to %d.  At %s instance %s was selected for termination.",
-				g.Cause, now.Format(causeTime), from, to, now.Format(causeTime), id)
-			a := newActivity(g, now, "Terminating EC2 instance: "+id, strings.TrimSpace(cause), "InProgress")
+			cause := fmt.Sprintf("%s  At %s an instance was %s in response to a difference between desired and actual capacity, shrinking the capacity from %d to %d.  At %s instance %s was selected for termination.",
+				g.Cause, now.Format(causeTime), what, from, to, now.Format(causeTime), id)
+			a := newActivity(g, now, description+id, strings.TrimSpace(cause), "InProgress")
 			a.Instance, a.Details = id, details(subnetOf(g, m.AZ), m.AZ)
 			acts = append(acts, a)
 		}

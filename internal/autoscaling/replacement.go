@@ -21,13 +21,14 @@ import (
 
 // settled reports whether a group has nothing else in flight.
 func settled(g groupRecord, desired int) bool {
-	if g.Deleting || g.RefreshID != "" || g.capacity() < desired {
+	capacity := g.capacity()
+	if g.Deleting || g.RefreshID != "" || capacity < desired {
 		return false
 	}
 	// Above desired only by less than the smallest weight: nothing left
 	// to scale in.
 	for _, m := range g.Members {
-		if m.counts() && g.capacity()-m.units() >= desired {
+		if m.counts() && capacity-m.units() >= desired {
 			return false
 		}
 	}

@@ -182,7 +182,8 @@ func (r *reconciler) warmStep(sc scope, g groupRecord, m *member, o observed, la
 	if !warm(*m) {
 		return false, false, false, false
 	}
-	if (o.state == "" || o.state == "terminated") && m.Lifecycle != "Warmed:Pending" || o.state == "terminated" {
+	// Gone: terminated, or unknown to EC2 once past Warmed:Pending.
+	if o.state == "terminated" || o.state == "" && m.Lifecycle != "Warmed:Pending" {
 		if m.Lifecycle == "Warmed:Terminating" {
 			r.finishActivity(sc, g, m.ID, now, "Successful")
 		}

@@ -55,7 +55,7 @@ type InstanceActor interface {
 // FunctionInvoker invokes a Lambda function asynchronously with an
 // alarm's event.
 type FunctionInvoker interface {
-	InvokeAlarmAction(ctx context.Context, functionARN string, payload []byte) error
+	InvokeEvent(ctx context.Context, functionARN string, payload []byte) error
 }
 
 // errNotServed is the failure of an action whose service is not wired in.
@@ -139,7 +139,7 @@ func (s *Service) runAction(ctx context.Context, sc scope, rec alarmRecord, acti
 			return nil, errNotServed
 		}
 		payload, _ := json.Marshal(lambdaPayload(sc, rec, ev))
-		return nil, acts.Functions.InvokeAlarmAction(ctx, action, payload)
+		return nil, acts.Functions.InvokeEvent(ctx, action, payload)
 	case "sns":
 		// nephele has no SNS yet: the message the topic would get is
 		// kept in the history item, where a test can read it.

@@ -40,7 +40,7 @@ func (f *fakeActions) AlarmAction(_ context.Context, account, region, id, action
 	return f.ec2Err
 }
 
-func (f *fakeActions) InvokeAlarmAction(_ context.Context, fn string, payload []byte) error {
+func (f *fakeActions) InvokeEvent(_ context.Context, fn string, payload []byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.payloads = append(f.payloads, payload)

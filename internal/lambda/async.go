@@ -557,12 +557,6 @@ func (s *Service) DeleteFunctionEventInvokeConfig(ctx context.Context, in *api.D
 	return &api.DeleteFunctionEventInvokeConfigOutput{}, nil
 }
 
-// InvokeAlarmAction invokes a function asynchronously with a CloudWatch
-// alarm's event, as a Lambda alarm action does.
-func (s *Service) InvokeAlarmAction(ctx context.Context, functionARN string, payload []byte) error {
-	return s.InvokeEvent(ctx, functionARN, payload)
-}
-
 // InvokeEvent invokes a function, named by its ARN (a qualifier
 // allowed), asynchronously with payload, as another service's event
 // delivery does: an alarm action, a lifecycle hook notification.

@@ -441,13 +441,13 @@ func TestFunctionURLServes(t *testing.T) {
 func TestAlarmActionInvokesAsynchronously(t *testing.T) {
 	fx := newFixture(t)
 	fx.create(t, "f")
-	if err := fx.s.InvokeAlarmAction(context.Background(), "arn:aws:lambda:us-east-1:123456789012:function:f", []byte(`{"source":"aws.cloudwatch"}`)); err != nil {
+	if err := fx.s.InvokeEvent(context.Background(), "arn:aws:lambda:us-east-1:123456789012:function:f", []byte(`{"source":"aws.cloudwatch"}`)); err != nil {
 		t.Fatal(err)
 	}
 	if c := fx.waitCall(t); string(c.req.Payload) != `{"source":"aws.cloudwatch"}` {
 		t.Errorf("payload %s", c.req.Payload)
 	}
-	if err := fx.s.InvokeAlarmAction(context.Background(), "arn:aws:lambda:us-east-1:123456789012:function:nope", nil); err == nil {
+	if err := fx.s.InvokeEvent(context.Background(), "arn:aws:lambda:us-east-1:123456789012:function:nope", nil); err == nil {
 		t.Error("missing function accepted")
 	}
 }
