@@ -336,16 +336,31 @@ func coldStarts(c *lambdaClient) error {
 	return nil
 }
 
-// snapStartRatio: Python functions with SnapStart on published versions;
-// the first invoke of $LATEST is a cold start (Init Duration), the first
-// of version 1 a restore (Restore Duration).
+// jsHold is pyHold for Node.js.
+const jsHold = `exports.handler = async (event) => {
+  if (event && event.hold) await new Promise((r) => setTimeout(r, event.hold * 1000));
+  return null;
+};
+`
+
+// snapStartRatio: Python and Node.js functions with SnapStart.
 func snapStartRatio(c *lambdaClient) error {
+	if err := snapStartRatioOf(c, "Python", "python3.12", "app.handler", map[string][]byte{"app.py": []byte(pyHold)}); err != nil {
+		return err
+	}
+	return snapStartRatioOf(c, "Node.js", "nodejs20.x", "index.handler", map[string][]byte{"index.js": []byte(jsHold)})
+}
+
+// snapStartRatioOf: functions of one runtime with SnapStart on published
+// versions; the first invoke of $LATEST is a cold start (Init Duration),
+// the first of version 1 a restore (Restore Duration).
+func snapStartRatioOf(c *lambdaClient, label, runtime, handler string, files map[string][]byte) error {
 	const n = 7
-	code := zipFiles(map[string][]byte{"app.py": []byte(pyHold)}, nil)
+	code := zipFiles(files, nil)
 	var colds, firsts, restores []float64
 	for i := range n {
-		name := fmt.Sprintf("snap-%d", i)
-		if err := c.create(name, "python3.12", "app.handler", code, map[string]any{"SnapStart": map[string]string{"ApplyOn": "PublishedVersions"}}); err != nil {
+		name := fmt.Sprintf("snap-%s-%d", strings.ToLower(strings.TrimSuffix(label, ".js")), i)
+		if err := c.create(name, runtime, handler, code, map[string]any{"SnapStart": map[string]string{"ApplyOn": "PublishedVersions"}}); err != nil {
 			return err
 		}
 		r, err := c.invoke(name, "", []byte(`{}`), true)
@@ -392,12 +407,12 @@ func snapStartRatio(c *lambdaClient) error {
 		}
 	}
 	if len(restores) == 0 {
-		return errors.New("SnapStart: no restore after the first")
+		return fmt.Errorf("SnapStart, %s: no restore after the first", label)
 	}
 	cold, first, restore := pctile(colds, 50), pctile(firsts, 50), pctile(restores, 50)
 	fmt.Printf("%-34s %12s  (median of %d; first restore of a version %s; cold start of the same code %s)\n",
-		"SnapStart restore, Python", msf(restore), len(restores), msf(first), msf(cold))
-	fmt.Printf("%-34s %11.1f×  (cold / restore; target ≥ 3×; first restore %.1f×)\n", "SnapStart speed-up", cold/restore, cold/first)
+		"SnapStart restore, "+label, msf(restore), len(restores), msf(first), msf(cold))
+	fmt.Printf("%-34s %11.1f×  (cold / restore; target ≥ 3×; first restore %.1f×)\n", "SnapStart speed-up, "+label, cold/restore, cold/first)
 	return nil
 }
 

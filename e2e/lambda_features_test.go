@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -127,41 +129,91 @@ def handler(event, context):
 	}
 }
 
-// TestLambdaSnapStart: a published version of a function with SnapStart
-// on PublishedVersions starts from its snapshot, and its REPORT line says
-// Restore Duration instead of Init Duration; $LATEST starts cold.
+// TestLambdaSnapStart: a published version of a Python or Node.js
+// function with SnapStart on PublishedVersions starts from its snapshot:
+// its REPORT line says Restore Duration instead of Init Duration, and two
+// environments started at once are two forks of one init; $LATEST starts
+// cold.
 func TestLambdaSnapStart(t *testing.T) {
 	_, c := startLambda(t, 10)
+	for _, tc := range []struct {
+		runtime lambdatypes.Runtime
+		file    string
+		code    string
+	}{
+		{lambdatypes.RuntimePython312, "app.py", `import os, time
+INIT_PID = os.getpid()
+
+def handler(event, context):
+    time.sleep(event.get("sleep", 0))
+    return {"init": INIT_PID, "pid": os.getpid()}
+`},
+		{lambdatypes.RuntimeNodejs20x, "app.js", `const INIT_PID = process.pid;
+exports.handler = async (event) => {
+  await new Promise((r) => setTimeout(r, (event.sleep || 0) * 1000));
+  return { init: INIT_PID, pid: process.pid };
+};
+`},
+	} {
+		t.Run(string(tc.runtime), func(t *testing.T) {
+			t.Parallel()
+			testSnapStart(t, c, tc.runtime, tc.file, tc.code)
+		})
+	}
+}
+
+func testSnapStart(t *testing.T, c *lambda.Client, runtime lambdatypes.Runtime, file, code string) {
 	ctx := context.Background()
-	createPython(t, c, "snappy", pythonHandler, 30, func(in *lambda.CreateFunctionInput) {
+	name := "snappy-" + strings.ReplaceAll(string(runtime), ".", "")
+	createPython(t, c, name, "", 30, func(in *lambda.CreateFunctionInput) {
+		in.Runtime = runtime
+		in.Code = &lambdatypes.FunctionCode{ZipFile: lambdaZip(t, map[string]string{file: code})}
 		in.SnapStart = &lambdatypes.SnapStart{ApplyOn: lambdatypes.SnapStartApplyOnPublishedVersions}
 	})
-	v, err := c.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("snappy")})
+	v, err := c.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String(name)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := lambda.NewPublishedVersionActiveWaiter(c, func(o *lambda.PublishedVersionActiveWaiterOptions) {
 		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
 	})
-	if err := w.Wait(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("snappy"), Qualifier: v.Version}, 60*time.Second); err != nil {
+	if err := w.Wait(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name), Qualifier: v.Version}, 60*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if v.SnapStart == nil || v.SnapStart.OptimizationStatus != lambdatypes.SnapStartOptimizationStatusOn {
 		t.Fatalf("published version's SnapStart = %+v", v.SnapStart)
 	}
-	report := func(qualifier string) string {
+	type pids struct{ Init, PID int }
+	invoke := func(qualifier, payload string) (pids, string) {
 		t.Helper()
-		out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("snappy"), Qualifier: aws.String(qualifier), LogType: lambdatypes.LogTypeTail, Payload: []byte(`{}`)})
+		out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(name), Qualifier: aws.String(qualifier), LogType: lambdatypes.LogTypeTail, Payload: []byte(payload)})
 		if err != nil || out.FunctionError != nil {
 			t.Fatalf("invoke %s: %v, %s", qualifier, err, out.Payload)
 		}
 		tail, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult))
-		return string(tail)
+		var p pids
+		if err := json.Unmarshal(out.Payload, &p); err != nil {
+			t.Fatalf("%s: %s", err, out.Payload)
+		}
+		return p, string(tail)
 	}
-	if r := report(aws.ToString(v.Version)); !strings.Contains(r, "Restore Duration:") || strings.Contains(r, "Init Duration:") {
-		t.Fatalf("version %s's first log:\n%s", aws.ToString(v.Version), r)
+	// Two at once on the version: two environments, each restored.
+	var got [2]pids
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Go(func() {
+			p, r := invoke(aws.ToString(v.Version), `{"sleep":0.3}`)
+			if !strings.Contains(r, "Restore Duration:") || strings.Contains(r, "Init Duration:") {
+				t.Errorf("version %s's first log:\n%s", aws.ToString(v.Version), r)
+			}
+			got[i] = p
+		})
 	}
-	if r := report("$LATEST"); !strings.Contains(r, "Init Duration:") {
-		t.Fatalf("$LATEST's first log:\n%s", r)
+	wg.Wait()
+	if got[0].Init != got[1].Init || got[0].PID == got[1].PID || got[0].PID == got[0].Init {
+		t.Errorf("not two forks of one initialised snapshot: %+v", got)
+	}
+	if p, r := invoke("$LATEST", `{}`); !strings.Contains(r, "Init Duration:") || p.PID != p.Init {
+		t.Fatalf("$LATEST's first invoke, %+v:\n%s", p, r)
 	}
 }

@@ -15,10 +15,14 @@ const path = require('path');
 const util = require('util');
 const { pathToFileURL } = require('url');
 
-const api = process.env.AWS_LAMBDA_RUNTIME_API;
-const sep = api.lastIndexOf(':');
-const host = api.slice(0, sep);
-const port = Number(api.slice(sep + 1));
+let api, host, port;
+function setAPI() {
+  api = process.env.AWS_LAMBDA_RUNTIME_API || '';
+  const sep = api.lastIndexOf(':');
+  host = api.slice(0, sep);
+  port = Number(api.slice(sep + 1));
+}
+setAPI();
 const prefix = '/2018-06-01/runtime';
 
 // A minimal HTTP/1.1 client for the Runtime API on loopback, on one kept
@@ -283,20 +287,77 @@ process.on('unhandledRejection', (reason) => {
   crash('Unhandled Promise Rejection', { errorType: 'Runtime.UnhandledPromiseRejection', errorMessage: `${e.errorType}: ${e.errorMessage}`, trace: e.trace });
 });
 
+// SnapStart: this process is the initialised snapshot, and each environment
+// is a fork of it. The addon (nodeaddon/snapstart.c) serves nephele's
+// restore requests by handing each to a spare forked ahead; serve returns
+// only in a spare, which readies itself, then waits to become an
+// environment.
+async function serveSnapshot(socketPath, initError) {
+  const addon = require(process.env.NEPHELE_SNAPSTART_ADDON);
+  delete process.env.NEPHELE_SNAPSTART_SOCKET;
+  delete process.env.NEPHELE_SNAPSTART_ADDON;
+  addon.connect(socketPath, initError ? JSON.stringify(initError) : null); // returns if init went well
+  await prime(); // every fork inherits the client compiled
+  addon.serve();
+  // A spare: rehearse the restore's path, unless the restore is already
+  // waiting (see nodeaddon/snapstart.c).
+  if (!addon.pending()) await prime();
+  const vars = JSON.parse(addon.wait());
+  for (const [k, v] of Object.entries(vars)) process.env[k] = v;
+  setAPI();
+  const [pid, ppid] = addon.ids();
+  Object.defineProperty(process, 'pid', { value: pid, enumerable: true, configurable: true });
+  Object.defineProperty(process, 'ppid', { value: ppid, enumerable: true, configurable: true, writable: true });
+  // node's own exit waits for threads a fork does not have.
+  process.reallyExit = (code) => addon.exit(code || 0);
+  process.on('exit', (code) => addon.exit(code || 0));
+}
+
+// prime runs the Runtime API client once against a stand-in server in the
+// snapshot, so that forks inherit its code compiled: V8 compiles functions
+// on first call, and a fork would otherwise spend most of its restore
+// compiling the socket code of its first request.
+async function prime() {
+  const srv = net.createServer((c) => c.on('data', () => c.write(
+    'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: prime\r\n' +
+    'Lambda-Runtime-Deadline-Ms: 0\r\nContent-Length: 2\r\n\r\n{}')));
+  await new Promise((ok) => srv.listen(0, '127.0.0.1', ok));
+  const saved = process.env.AWS_LAMBDA_RUNTIME_API;
+  process.env.AWS_LAMBDA_RUNTIME_API = `127.0.0.1:${srv.address().port}`;
+  setAPI();
+  try {
+    const next = await request('GET', '/invocation/next');
+    makeContext(next.headers).getRemainingTimeInMillis();
+    JSON.parse(next.body.toString('utf8'));
+    await request('POST', '/invocation/prime/response', JSON.stringify(null), { 'Content-Type': 'application/json' });
+  } catch (e) {
+    // Priming only saves time; a fork works without it.
+  } finally {
+    if (sock) await new Promise((ok) => { sock.once('close', ok); sock.destroy(); });
+    await new Promise((ok) => srv.close(ok));
+    if (saved === undefined) delete process.env.AWS_LAMBDA_RUNTIME_API;
+    else process.env.AWS_LAMBDA_RUNTIME_API = saved;
+    setAPI();
+  }
+}
+
 async function main() {
   const taskRoot = process.env.LAMBDA_TASK_ROOT || process.cwd();
+  const snapshot = process.env.NEPHELE_SNAPSTART_SOCKET;
   let handler;
   try {
     handler = await loadHandler(taskRoot, process.env._HANDLER || '');
   } catch (e) {
     const doc = toError(e);
     logError('Uncaught Exception', doc);
+    if (snapshot) await serveSnapshot(snapshot, doc); // never returns
     await request('POST', '/init/error', JSON.stringify(doc), {
       'Content-Type': 'application/json',
       'Lambda-Runtime-Function-Error-Type': doc.errorType,
     });
     process.exit(129);
   }
+  if (snapshot) await serveSnapshot(snapshot, null);
   for (;;) {
     const next = await request('GET', '/invocation/next');
     const h = next.headers;

@@ -58,6 +58,7 @@ type env struct {
 	fn          *Function
 	fam         family
 	snap        *snapshot // set when restored from a SnapStart snapshot
+	noSnap      bool      // SnapStart wanted but unavailable here: a cold start
 	id          string    // 32 hex digits, the end of the log stream name
 	stream      string    // log stream name
 	provisioned bool
@@ -189,13 +190,16 @@ func (p *Pool) startEnv(ctx context.Context, e *env) error {
 		path = it.path
 		if snapStarts(fn) {
 			s, err := p.snapshotFor(ctx, fn)
-			if err != nil {
+			switch {
+			case errors.Is(err, errNoSnapAddon):
+				e.noSnap = true // a cold start instead
+			case err != nil:
 				return err
-			}
-			if s.initErr != nil {
+			case s.initErr != nil:
 				return &snapInitError{a: *s.initErr, init: s.initDuration}
+			default:
+				e.snap = s
 			}
-			e.snap = s
 		}
 		if e.fam == python {
 			// Unbuffered, so what a handler prints is in the log before
@@ -372,7 +376,7 @@ func (e *env) environ(api, task, opt, rt, tmp string, it interpreter) []string {
 	switch {
 	case e.provisioned:
 		initType = "provisioned-concurrency"
-	case snapStarts(fn):
+	case snapStarts(fn) && !e.noSnap:
 		initType = "snap-start"
 	}
 	vars := map[string]string{

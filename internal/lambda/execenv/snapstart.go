@@ -18,17 +18,20 @@ import (
 	"github.com/nephele-dev/nephele/internal/procs"
 )
 
-// SnapStart, made real for Python: Lambda initialises a published version
-// once, snapshots the initialised environment and starts new environments
-// by restoring the snapshot. Here the snapshot is a python3 process that
-// has run the init phase (imported the handler) and then forks: each fork
-// is a new environment that skips init altogether. What it saves is
+// SnapStart, made real: Lambda initialises a published version once,
+// snapshots the initialised environment and starts new environments by
+// restoring the snapshot. Here the snapshot is a python3 or node process
+// that has run the init phase (loaded the handler) and then forks: each
+// fork is a new environment that skips init altogether. What it saves is
 // measured, not labelled: REPORT shows the Restore Duration (fork until the
 // first GET /next) where a cold start shows the Init Duration.
 //
-// Node.js has no fork, so nodejs functions with SnapStart cold-start as
-// usual, and so do OS-only runtimes (as on Lambda, where SnapStart covers
-// Java, Python and .NET).
+// Python forks with os.fork; node forks through a small Node-API addon
+// (nodeaddon/snapstart.c) that nephele builds on first use, and runs with
+// V8's --single-threaded, since only the forking thread lives on in a
+// child. Where the addon cannot be built (no C compiler, no node headers)
+// nodejs functions cold-start as usual, and so do the OS-only runtimes (as
+// on Lambda, where SnapStart covers Java, Python and .NET).
 
 // proc is what an environment needs of its runtime's processes: a
 // procs.Tree for a cold start, a forked snapshot for a restore.
@@ -46,7 +49,8 @@ var _ proc = (*procs.Tree)(nil)
 // snapStarts reports whether fn's environments are restored from a
 // snapshot.
 func snapStarts(fn *Function) bool {
-	return fn.SnapStart && familyOf(fn.Runtime) == python
+	f := familyOf(fn.Runtime)
+	return fn.SnapStart && (f == python || f == node)
 }
 
 // snapshot is the initialised process environments of one function
@@ -130,17 +134,25 @@ func (p *Pool) dropSnapshot(s *snapshot) {
 func (s *snapshot) start(ctx context.Context) {
 	defer close(s.ready)
 	p, fn := s.p, s.fn
+	fam := familyOf(fn.Runtime)
+	it, err := p.interp.get(ctx, fam, fn.Runtime)
+	if err != nil {
+		s.err = err
+		return
+	}
+	var addon string
+	if fam == node {
+		if addon, err = nodeSnapAddon(ctx, p.addonCache(), it, p.log); err != nil {
+			s.err = fmt.Errorf("%w: %v", errNoSnapAddon, err)
+			return
+		}
+	}
 	task, opt, err := p.unpack.code(fn)
 	if err != nil {
 		s.err = err
 		return
 	}
 	rt, err := p.runtimeDir()
-	if err != nil {
-		s.err = err
-		return
-	}
-	it, err := p.interp.get(ctx, python, fn.Runtime)
 	if err != nil {
 		s.err = err
 		return
@@ -169,12 +181,17 @@ func (s *snapshot) start(ctx context.Context) {
 	s.out.add("INIT_START Runtime Version: %s", runtimeVersion(fn.Runtime, it))
 	// The snapshot's environment is a cold one's; each fork gets its own
 	// API address, stream and /tmp on restore.
-	proto := &env{p: p, fn: fn, fam: python, id: id, stream: s.stream}
+	proto := &env{p: p, fn: fn, fam: fam, id: id, stream: s.stream}
 	vars := append(proto.environ("", task, opt, rt, tmp, it), "NEPHELE_SNAPSTART_SOCKET="+s.sock)
+	args := []string{"-u", filepath.Join(rt, "bootstrap.py")}
+	if fam == node {
+		vars = append(vars, "NEPHELE_SNAPSTART_ADDON="+addon)
+		args = []string{"--single-threaded", filepath.Join(rt, "bootstrap.js")}
+	}
 	started := p.clk.Now()
 	tree, err := procs.Start(procs.Spec{
 		Path:   it.path,
-		Args:   []string{"-u", filepath.Join(rt, "bootstrap.py")},
+		Args:   args,
 		Dir:    task,
 		Env:    vars,
 		Output: s.out.w,
@@ -222,6 +239,11 @@ func (s *snapshot) start(ctx context.Context) {
 	r := bufio.NewReader(s.conn)
 	line, err := r.ReadString('\n')
 	s.initDuration = p.clk.Since(started)
+	if err == nil && line == "init\n" {
+		// A node snapshot says when init has ended, then readies a first
+		// spare before it is ready.
+		line, err = r.ReadString('\n')
+	}
 	switch {
 	case err != nil:
 		s.err = fmt.Errorf("execenv: snapshot of %s: %w", fn.Name, err)

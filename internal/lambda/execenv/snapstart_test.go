@@ -19,10 +19,56 @@ def handler(event, context):
             "init_type": os.environ["AWS_LAMBDA_INITIALIZATION_TYPE"]}
 `
 
+const jsSnap = `
+const INIT_PID = process.pid;
+console.log("snapshot init");
+const big = Array.from({ length: 50000 }, (_, i) => ({ i, s: "x" + i })); // a heap worth copying
+
+exports.handler = async (event, context) => {
+  console.log("restored handler");
+  if (event.work) {
+    // Enough garbage for several collections, a timer, the thread pool
+    // and a socket: what V8 and libuv must still do after the fork.
+    for (let k = 0; k < 20; k++) Array.from({ length: 100000 }, (_, i) => [i]);
+    await new Promise((r) => setTimeout(r, 5));
+    const rnd = await new Promise((ok, no) => require("crypto").randomBytes(8, (e, b) => (e ? no(e) : ok(b))));
+    const file = await require("fs").promises.readFile(__filename, "utf8");
+    const api = await new Promise((ok, no) => {
+      const [host, port] = process.env.AWS_LAMBDA_RUNTIME_API.split(":");
+      const c = require("net").connect({ host, port: Number(port) }, () => { c.end(); ok(true); });
+      c.on("error", no);
+    });
+    return { rnd: rnd.length, file: file.length > 0, api, big: big.length };
+  }
+  return { init_pid: INIT_PID, pid: process.pid, stream: context.logStreamName,
+           env_stream: process.env.AWS_LAMBDA_LOG_STREAM_NAME, api: process.env.AWS_LAMBDA_RUNTIME_API,
+           init_type: process.env.AWS_LAMBDA_INITIALIZATION_TYPE };
+};
+`
+
+// snapCase is a SnapStart function in one runtime.
+type snapCase struct {
+	name, runtime, handler string
+	need                   func(*testing.T)
+	files                  []zipFile
+	work                   bool // the handler answers {"work":true} with what it did after the fork
+}
+
+var snapCases = []snapCase{
+	{"python", "python3.12", "app.handler", needPython, []zipFile{{name: "app.py", body: pySnap}}, false},
+	{"node", "nodejs20.x", "index.handler", needNode, []zipFile{{name: "index.js", body: jsSnap}}, true},
+}
+
 func TestSnapStartRestoresFromOneInit(t *testing.T) {
-	needPython(t)
+	for _, tc := range snapCases {
+		t.Run(tc.name, func(t *testing.T) { testSnapStartRestores(t, tc) })
+	}
+}
+
+func testSnapStartRestores(t *testing.T, tc snapCase) {
+	tc.need(t)
 	p := newTestPool(t, 0)
-	fn := function("python3.12", "app.handler", makeZip(t, zipFile{name: "app.py", body: pySnap}))
+	fn := function(tc.runtime, tc.handler, makeZip(t, tc.files...))
 	fn.Version = "1"
 	fn.SnapStart = true
 
@@ -75,6 +121,12 @@ func TestSnapStartRestoresFromOneInit(t *testing.T) {
 	if warm.Cold || warm.RestoreDuration != 0 || strings.Contains(reportLine(t, warm.LogTail), "Restore") {
 		t.Errorf("warm: %+v\n%s", warm, warm.LogTail)
 	}
+	if tc.work {
+		res := invoke(t, p, fn, `{"work":true}`)
+		if m := decode(t, res.Payload); res.FunctionError != "" || m["rnd"] != 8.0 || m["file"] != true || m["api"] != true || m["big"] != 50000.0 {
+			t.Errorf("a restored environment's runtime does not work: %s\n%s", res.Payload, res.LogTail)
+		}
+	}
 	// The snapshot's own init output went to its log stream once.
 	inits := 0
 	for _, log := range p.sink.all() {
@@ -97,51 +149,115 @@ func TestSnapStartRestoresFromOneInit(t *testing.T) {
 }
 
 func TestSnapStartInitError(t *testing.T) {
-	needPython(t)
-	p := newTestPool(t, 0)
-	fn := function("python3.12", "missing.handler", makeZip(t, zipFile{name: "app.py", body: "x = 1\n"}))
-	fn.SnapStart = true
-	res := invoke(t, p, fn, `{}`)
-	if e := decode(t, res.Payload); res.FunctionError != "Unhandled" || e["errorType"] != "Runtime.ImportModuleError" {
-		t.Errorf("%s %s", res.FunctionError, res.Payload)
+	for _, tc := range []struct {
+		name, runtime string
+		need          func(*testing.T)
+		file          zipFile
+	}{
+		{"python", "python3.12", needPython, zipFile{name: "app.py", body: "x = 1\n"}},
+		{"node", "nodejs20.x", needNode, zipFile{name: "index.js", body: "exports.x = 1;\n"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.need(t)
+			p := newTestPool(t, 0)
+			fn := function(tc.runtime, "missing.handler", makeZip(t, tc.file))
+			fn.SnapStart = true
+			res := invoke(t, p, fn, `{}`)
+			if e := decode(t, res.Payload); res.FunctionError != "Unhandled" || e["errorType"] != "Runtime.ImportModuleError" {
+				t.Errorf("%s %s", res.FunctionError, res.Payload)
+			}
+		})
 	}
 }
 
 func TestSnapStartExitEndsOnlyThatEnvironment(t *testing.T) {
-	needPython(t)
-	p := newTestPool(t, 0)
-	fn := function("python3.12", "app.handler", makeZip(t, zipFile{name: "app.py", body: `
+	for _, tc := range []struct {
+		name, runtime, handler string
+		need                   func(*testing.T)
+		file                   zipFile
+	}{
+		{"python", "python3.12", "app.handler", needPython, zipFile{name: "app.py", body: `
 import os
 def handler(event, context):
     if event.get("exit"):
         os._exit(3)
     return os.getpid()
-`}))
-	fn.SnapStart = true
-	invoke(t, p, fn, `{}`)
-	res := invoke(t, p, fn, `{"exit":true}`)
-	if e := decode(t, res.Payload); e["errorType"] != "Runtime.ExitError" || !strings.HasSuffix(e["errorMessage"].(string), "Runtime exited with error: exit status 3") {
-		t.Errorf("%s", res.Payload)
-	}
-	if again := invoke(t, p, fn, `{}`); again.FunctionError != "" || again.RestoreDuration == 0 && !again.Cold {
-		t.Errorf("after exit: %+v %s", again, again.Payload)
+`}},
+		{"node", "nodejs20.x", "index.handler", needNode, zipFile{name: "index.js", body: `
+exports.handler = async (event) => {
+  if (event.exit) process.exit(3);
+  return process.pid;
+};
+`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.need(t)
+			p := newTestPool(t, 0)
+			fn := function(tc.runtime, tc.handler, makeZip(t, tc.file))
+			fn.SnapStart = true
+			invoke(t, p, fn, `{}`)
+			res := invoke(t, p, fn, `{"exit":true}`)
+			if e := decode(t, res.Payload); e["errorType"] != "Runtime.ExitError" || !strings.HasSuffix(e["errorMessage"].(string), "Runtime exited with error: exit status 3") {
+				t.Errorf("%s", res.Payload)
+			}
+			if again := invoke(t, p, fn, `{}`); again.FunctionError != "" || again.RestoreDuration == 0 && !again.Cold {
+				t.Errorf("after exit: %+v %s", again, again.Payload)
+			}
+		})
 	}
 }
 
 func TestSnapStartProvisioned(t *testing.T) {
-	needPython(t)
+	for _, tc := range snapCases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.need(t)
+			p := newTestPool(t, 0)
+			fn := function(tc.runtime, tc.handler, makeZip(t, tc.files...))
+			fn.Version = "2"
+			fn.SnapStart = true
+			if err := p.Provision(context.Background(), fn, 1); err != nil {
+				t.Fatal(err)
+			}
+			res := invoke(t, p, fn, `{}`)
+			if res.Cold || res.RestoreDuration != 0 || res.InitDuration != 0 {
+				t.Errorf("provisioned: %+v", res)
+			}
+			if m := decode(t, res.Payload); m["init_type"] != "provisioned-concurrency" || m["pid"] == m["init_pid"] {
+				t.Errorf("provisioned restored environment: %v", m)
+			}
+		})
+	}
+}
+
+// Without a C compiler the Node.js addon cannot be built: SnapStart
+// functions still run, with ordinary cold starts.
+func TestSnapStartNodeWithoutCompilerColdStarts(t *testing.T) {
+	needNode(t)
+	nodeAddons.mu.Lock()
+	saved := nodeAddons.built
+	nodeAddons.built = make(map[string]nodeAddon)
+	nodeAddons.mu.Unlock()
+	t.Cleanup(func() {
+		nodeAddons.mu.Lock()
+		nodeAddons.built = saved
+		nodeAddons.mu.Unlock()
+	})
+	t.Setenv("CC", "no-such-compiler-here")
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // no addon built earlier
 	p := newTestPool(t, 0)
-	fn := function("python3.12", "app.handler", makeZip(t, zipFile{name: "app.py", body: pySnap}))
-	fn.Version = "2"
+	fn := function("nodejs20.x", "index.handler", makeZip(t, zipFile{name: "index.js", body: jsSnap}))
+	fn.Version = "3"
 	fn.SnapStart = true
-	if err := p.Provision(context.Background(), fn, 1); err != nil {
+	res := invoke(t, p, fn, `{}`)
+	if m := decode(t, res.Payload); res.FunctionError != "" || !res.Cold || !strings.Contains(reportLine(t, res.LogTail), "\tInit Duration: ") || res.RestoreDuration != 0 ||
+		m["init_type"] != "on-demand" || m["pid"] != m["init_pid"] {
+		t.Errorf("without the addon: %+v %v\n%s", res, m, res.LogTail)
+	}
+	it, err := machineInterpreters.get(context.Background(), node, "nodejs20.x")
+	if err != nil {
 		t.Fatal(err)
 	}
-	res := invoke(t, p, fn, `{}`)
-	if res.Cold || res.RestoreDuration != 0 || res.InitDuration != 0 {
-		t.Errorf("provisioned: %+v", res)
-	}
-	if m := decode(t, res.Payload); m["init_type"] != "provisioned-concurrency" || m["pid"] == m["init_pid"] {
-		t.Errorf("provisioned restored environment: %v", m)
+	if _, err := nodeSnapAddon(context.Background(), t.TempDir(), it, p.log); err == nil || !strings.Contains(err.Error(), "C compiler (no-such-compiler-here)") {
+		t.Errorf("the addon's build error does not say what is missing: %v", err)
 	}
 }
