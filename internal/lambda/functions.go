@@ -203,7 +203,7 @@ func (s *Service) render(v *versionRecord) *api.FunctionConfiguration {
 			c.LastUpdateStatusReasonCode = ptr("Updating")
 		}
 	}
-	if c.SnapStart != nil && str(c.SnapStart.ApplyOn) == "PublishedVersions" && str(c.Version) != latest {
+	if snapStartOn(&c) {
 		c.SnapStart.OptimizationStatus = ptr("On")
 	}
 	return &c

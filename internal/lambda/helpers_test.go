@@ -51,6 +51,7 @@ func (f *fakeExec) Invoke(ctx context.Context, fn *execenv.Function, req execenv
 }
 
 func (f *fakeExec) Provision(ctx context.Context, fn *execenv.Function, n int) error { return nil }
+func (f *fakeExec) Prepare(ctx context.Context, fn *execenv.Function) error          { return nil }
 func (f *fakeExec) Retire(account, region, name, version string)                     {}
 func (f *fakeExec) Busy(account, region, name, version string) int                   { return 0 }
 func (f *fakeExec) Close() error                                                     { return nil }

@@ -194,6 +194,12 @@ var staticCredentials = sync.OnceValue(func() execenv.Credentials {
 	}
 })
 
+// snapStartOn reports whether a version's environments are restored from
+// a snapshot taken after init; $LATEST always starts cold.
+func snapStartOn(c *api.FunctionConfiguration) bool {
+	return c.SnapStart != nil && str(c.SnapStart.ApplyOn) == "PublishedVersions" && str(c.Version) != latest
+}
+
 // envFunction is what execenv needs to run the target's version.
 func (s *Service) envFunction(ctx context.Context, t *target) (*execenv.Function, error) {
 	v := t.version
@@ -223,11 +229,7 @@ func (s *Service) envFunction(ctx context.Context, t *target) (*execenv.Function
 	if len(c.Architectures) > 0 {
 		fn.Architecture = c.Architectures[0]
 	}
-	// SnapStart restores published versions from a snapshot taken after
-	// init; $LATEST always starts cold.
-	if c.SnapStart != nil && str(c.SnapStart.ApplyOn) == "PublishedVersions" && str(c.Version) != latest {
-		fn.SnapStart = true
-	}
+	fn.SnapStart = snapStartOn(c)
 	if c.LoggingConfig != nil && str(c.LoggingConfig.LogGroup) != "" {
 		fn.LogGroup = str(c.LoggingConfig.LogGroup)
 	}

@@ -37,6 +37,7 @@ import (
 type Executor interface {
 	Invoke(ctx context.Context, fn *execenv.Function, req execenv.Request) (execenv.Result, error)
 	Provision(ctx context.Context, fn *execenv.Function, n int) error
+	Prepare(ctx context.Context, fn *execenv.Function) error
 	Retire(account, region, name, version string)
 	Busy(account, region, name, version string) int
 	Close() error

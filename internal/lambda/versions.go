@@ -51,6 +51,7 @@ func (s *Service) PublishVersion(ctx context.Context, in *api.PublishVersionInpu
 		return nil, err
 	}
 	var out *api.FunctionConfiguration
+	var published *target
 	err = s.st.Update(func(tx store.Tx) error {
 		f, lv, err := s.latestForUpdate(tx, sc, ref.name, str(in.RevisionId))
 		if err != nil {
@@ -64,9 +65,31 @@ func (s *Service) PublishVersion(ctx context.Context, in *api.PublishVersionInpu
 			return err
 		}
 		out = s.render(v)
+		published = &target{sc: sc, fn: f, version: v, qualifier: str(v.Config.Version)}
 		return tx.Put(bucketFunctions, functionKey(sc, ref.name), f)
 	})
+	if err == nil && snapStartOn(&published.version.Config) {
+		s.prepareSnapshot(published)
+	}
 	return out, err
+}
+
+// prepareSnapshot initialises a SnapStart version's snapshot in the
+// background, as Lambda does when the version is published, so that its
+// first invoke is already a restore. An init that fails is reported by
+// the invokes, as on Lambda.
+func (s *Service) prepareSnapshot(t *target) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		fn, err := s.envFunction(s.ctx, t)
+		if err == nil {
+			err = s.env.Prepare(s.ctx, fn)
+		}
+		if err != nil && s.ctx.Err() == nil {
+			s.opts.Logger.Warn("SnapStart snapshot not prepared", "function", t.fn.Name, "version", t.qualifier, "error", err)
+		}
+	}()
 }
 
 // ListVersionsByFunction lists $LATEST and the published versions, in

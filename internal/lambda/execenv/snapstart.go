@@ -119,6 +119,21 @@ func (p *Pool) snapshotFor(ctx context.Context, fn *Function) (*snapshot, error)
 	return s, nil
 }
 
+// Prepare initialises the snapshot of a SnapStart function ahead of its
+// first invoke, as Lambda does when the version is published; for other
+// functions it does nothing. An init that fails is not an error here: the
+// invokes report it, as on Lambda.
+func (p *Pool) Prepare(ctx context.Context, fn *Function) error {
+	if !snapStarts(fn) {
+		return nil
+	}
+	_, err := p.snapshotFor(ctx, fn)
+	if errors.Is(err, errNoSnapAddon) {
+		return nil // its environments cold-start; nothing to prepare
+	}
+	return err
+}
+
 // dropSnapshot removes a failed or retired snapshot and kills it.
 func (p *Pool) dropSnapshot(s *snapshot) {
 	p.mu.Lock()

@@ -261,3 +261,40 @@ func TestSnapStartNodeWithoutCompilerColdStarts(t *testing.T) {
 		t.Errorf("the addon's build error does not say what is missing: %v", err)
 	}
 }
+
+// Prepare takes the snapshot ahead, as publishing a version does on
+// Lambda: the init runs before any invoke, and the first invoke restores.
+func TestSnapStartPrepare(t *testing.T) {
+	for _, tc := range snapCases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.need(t)
+			p := newTestPool(t, 0)
+			fn := function(tc.runtime, tc.handler, makeZip(t, tc.files...))
+			fn.Version = "4"
+			fn.SnapStart = true
+			if err := p.Prepare(context.Background(), fn); err != nil {
+				t.Fatal(err)
+			}
+			p.mu.Lock()
+			s := p.snaps[keyOf(fn)]
+			p.mu.Unlock()
+			if s == nil {
+				t.Fatal("no snapshot after Prepare")
+			}
+			res := invoke(t, p, fn, `{}`)
+			if m := decode(t, res.Payload); !res.Cold || !strings.Contains(string(res.LogTail), "RESTORE_REPORT") || m["pid"] == m["init_pid"] {
+				t.Errorf("first invoke after Prepare: %+v %v", res, m)
+			}
+			cold := function(tc.runtime, tc.handler, makeZip(t, tc.files...))
+			if err := p.Prepare(context.Background(), cold); err != nil {
+				t.Fatal(err)
+			}
+			p.mu.Lock()
+			n := len(p.snaps)
+			p.mu.Unlock()
+			if n != 1 {
+				t.Errorf("Prepare of a function without SnapStart made a snapshot (%d)", n)
+			}
+		})
+	}
+}
