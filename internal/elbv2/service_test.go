@@ -28,7 +28,7 @@ func TestTargetGroupHealthCheckDefaults(t *testing.T) {
 			UnhealthyThresholdCount: ptr(int32(2)), Matcher: &api.Matcher{HttpCode: ptr("200-399")}, HealthCheckEnabled: ptr(true)}},
 		{"lambda", "", "lambda", "", api.TargetGroup{HealthCheckPath: ptr("/"),
 			HealthCheckIntervalSeconds: ptr(int32(35)), HealthCheckTimeoutSeconds: ptr(int32(30)), HealthyThresholdCount: ptr(int32(5)),
-			UnhealthyThresholdCount: ptr(int32(2)), Matcher: &api.Matcher{HttpCode: ptr("200")}, HealthCheckEnabled: ptr(false)}},
+			UnhealthyThresholdCount: ptr(int32(5)), Matcher: &api.Matcher{HttpCode: ptr("200")}, HealthCheckEnabled: ptr(false)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := &api.CreateTargetGroupInput{Name: ptr("tg-" + tc.name), TargetType: ptr(tc.targetType)}

@@ -29,10 +29,11 @@ var nlbProtocols = []string{"TCP", "TLS", "UDP", "TCP_UDP"}
 // 5 s timeout, 5 successes to become healthy and 2 failures to become
 // unhealthy, expecting 200; NLB groups check TCP with a 10 s timeout (6 s
 // for an HTTP check, which expects 200-399); Lambda groups do not check
-// unless enabled, every 35 s with a 30 s timeout.
+// unless enabled, every 35 s with a 30 s timeout, 5 failures to become
+// unhealthy.
 func hcDefaults(protocol, version, targetType, hcProtocol string) healthCheck {
 	if targetType == "lambda" {
-		return healthCheck{Path: "/", Interval: 35, Timeout: 30, Healthy: 5, Unhealthy: 2, HTTPCode: "200"}
+		return healthCheck{Path: "/", Interval: 35, Timeout: 30, Healthy: 5, Unhealthy: 5, HTTPCode: "200"}
 	}
 	hc := healthCheck{Enabled: true, Port: "traffic-port", Interval: 30, Healthy: 5, Unhealthy: 2}
 	if isALBProtocol(protocol) {
