@@ -61,7 +61,15 @@ func main() {
 	warmRounds := flag.Int("warm-rounds", 5, "cold and warm-pool scale-outs timed (0 leaves the figure out)")
 	lambdaOnly := flag.Bool("lambda", false, "print only the Lambda figures (warm overhead, cold starts, SnapStart, async drain, invokes per second)")
 	elbConns := flag.Int("elb-conns", 10000, "keep-alive connections held at once through an ALB (0 leaves the ELBv2 figures out)")
+	elbOnly := flag.Bool("elb", false, "print only the ELBv2 figures (ALB against nginx and a direct target, added latency, connections held)")
 	flag.Parse()
+	if *elbOnly {
+		if err := runELBv2(*elbConns, *duration, *maxRequests); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *lambdaOnly {
 		if err := runLambda(); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)

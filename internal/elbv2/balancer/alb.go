@@ -16,9 +16,10 @@ import (
 	"time"
 )
 
-// albHandler serves one HTTP or HTTPS listener of an Application Load
-// Balancer: it evaluates the listener's rules in order and runs the
-// matching rule's action.
+// albHandler serves one HTTPS listener of an Application Load Balancer,
+// and the connections of an HTTP listener that its connection loop
+// (conn.go) hands over: it evaluates the listener's rules in order and
+// runs the matching rule's action.
 type albHandler struct{ l *listener }
 
 // Causes that end a proxied request early, told apart in the error handler.
@@ -96,7 +97,10 @@ type proxyKey struct{}
 // forward sends the request to a target of one of the action's groups.
 func (h *albHandler) forward(w http.ResponseWriter, r *http.Request, v *listenerView, q *request, a *Action) {
 	p := h.l.p
-	wg := h.chooseGroup(w, r, a)
+	wg, setTG := chooseGroup(q, a)
+	if setTG {
+		h.setGroupCookie(w, wg, a.GroupStickiness)
+	}
 	if wg == nil {
 		h.elbError(w, v, http.StatusServiceUnavailable)
 		return
@@ -119,8 +123,8 @@ func (h *albHandler) forward(w http.ResponseWriter, r *http.Request, v *listener
 		if st.Type == "app_cookie" {
 			name = "AWSALBAPP-0"
 		}
-		if c, err := r.Cookie(name); err == nil {
-			if k, ok := decodeSticky(c.Value, g.arn); ok {
+		if c, ok := q.cookie(name); ok {
+			if k, ok := decodeSticky(c, g.arn); ok {
 				if cand := gv.byKey[k]; gv.routable(cand) {
 					t = cand
 				}
@@ -159,21 +163,21 @@ func (h *albHandler) forward(w http.ResponseWriter, r *http.Request, v *listener
 }
 
 // chooseGroup picks among the action's weighted target groups, keeping a
-// client on its group for GroupStickiness with the AWSALBTG cookie.
-func (h *albHandler) chooseGroup(w http.ResponseWriter, r *http.Request, a *Action) *WeightedGroup {
+// client on its group for GroupStickiness with the AWSALBTG cookie;
+// setCookie reports that the response must (re)set that cookie.
+func chooseGroup(q *request, a *Action) (wg *WeightedGroup, setCookie bool) {
 	switch len(a.Forward) {
 	case 0:
-		return nil
+		return nil, false
 	case 1:
-		return &a.Forward[0]
+		return &a.Forward[0], false
 	}
 	if a.GroupStickiness > 0 {
-		if c, err := r.Cookie("AWSALBTG"); err == nil {
+		if c, ok := q.cookie("AWSALBTG"); ok {
 			for i := range a.Forward {
 				wg := &a.Forward[i]
-				if wg.Weight > 0 && c.Value == groupCookie(wg.TargetGroupARN) {
-					h.setGroupCookie(w, wg, a.GroupStickiness)
-					return wg
+				if wg.Weight > 0 && c == groupCookie(wg.TargetGroupARN) {
+					return wg, true
 				}
 			}
 		}
@@ -183,20 +187,17 @@ func (h *albHandler) chooseGroup(w http.ResponseWriter, r *http.Request, a *Acti
 		total += max(wg.Weight, 0)
 	}
 	if total == 0 {
-		return nil
+		return nil, false
 	}
 	k := rand.IntN(total)
 	for i := range a.Forward {
 		wg := &a.Forward[i]
 		if k < max(wg.Weight, 0) {
-			if a.GroupStickiness > 0 {
-				h.setGroupCookie(w, wg, a.GroupStickiness)
-			}
-			return wg
+			return wg, a.GroupStickiness > 0
 		}
 		k -= max(wg.Weight, 0)
 	}
-	return nil
+	return nil, false
 }
 
 func (h *albHandler) setGroupCookie(w http.ResponseWriter, wg *WeightedGroup, d time.Duration) {
@@ -407,15 +408,21 @@ func (h *albHandler) redirect(w http.ResponseWriter, r *http.Request, v *listene
 // listener's configured port of the same LB becomes the port that
 // listener really has, so an HTTP-to-HTTPS redirect lands on it.
 func redirectURL(rd *Redirect, r *http.Request, listenerProto string, port int, portMap map[int]int) string {
+	return redirectURLOf(rd, hostOnly(r.Host), r.URL.EscapedPath(), r.URL.RawQuery, listenerProto, port, portMap)
+}
+
+// redirectURLOf is redirectURL for a request's host (without port),
+// escaped path and raw query.
+func redirectURLOf(rd *Redirect, host, escapedPath, rawQuery, listenerProto string, port int, portMap map[int]int) string {
 	if rd == nil {
 		rd = &Redirect{}
 	}
 	vals := map[string]string{
 		"#{protocol}": strings.ToLower(listenerProto),
-		"#{host}":     hostOnly(r.Host),
+		"#{host}":     host,
 		"#{port}":     strconv.Itoa(port),
-		"#{path}":     strings.TrimPrefix(r.URL.EscapedPath(), "/"),
-		"#{query}":    r.URL.RawQuery,
+		"#{path}":     strings.TrimPrefix(escapedPath, "/"),
+		"#{query}":    rawQuery,
 	}
 	sub := func(s, def string) string {
 		if s == "" {
@@ -427,7 +434,7 @@ func redirectURL(rd *Redirect, r *http.Request, listenerProto string, port int, 
 		return s
 	}
 	proto := strings.ToLower(sub(rd.Protocol, "#{protocol}"))
-	host := sub(rd.Host, "#{host}")
+	rhost := sub(rd.Host, "#{host}")
 	p := sub(rd.Port, "#{port}")
 	path := sub(rd.Path, "/#{path}")
 	if !strings.HasPrefix(path, "/") {
@@ -437,7 +444,7 @@ func redirectURL(rd *Redirect, r *http.Request, listenerProto string, port int, 
 	if n, err := strconv.Atoi(p); err == nil && portMap[n] != 0 && rd.Port != "#{port}" && rd.Port != "" {
 		p = strconv.Itoa(portMap[n])
 	}
-	u := proto + "://" + host
+	u := proto + "://" + rhost
 	if !(proto == "http" && p == "80") && !(proto == "https" && p == "443") {
 		u += ":" + p
 	}
@@ -497,6 +504,11 @@ func traceID(now time.Time, in string) string {
 // newTraceValue is version-time-id: 1, 8 hex digits of epoch seconds, 24
 // hex digits of randomness.
 func newTraceValue(now time.Time) string {
+	return string(appendTraceValue(make([]byte, 0, 35), now))
+}
+
+// appendTraceValue appends a new trace value (see newTraceValue) to dst.
+func appendTraceValue(dst []byte, now time.Time) []byte {
 	var b [35]byte
 	b[0], b[1], b[10] = '1', '-', '-'
 	var t [4]byte
@@ -512,7 +524,7 @@ func newTraceValue(now time.Time) string {
 		r[8+i] = byte(y >> (8 * i))
 	}
 	hex.Encode(b[11:], r[:])
-	return string(b[:])
+	return append(dst, b[:]...)
 }
 
 // clientIP is the address part of a RemoteAddr.

@@ -11,11 +11,12 @@ import (
 	"strings"
 )
 
-// The ALB's fast path: most requests (HTTP/1.x to a plain-HTTP target, no
-// protocol upgrade, no Expect, no body or a small one of known length) are
-// forwarded by writing the outgoing request head straight from the
-// incoming request onto a pooled target connection, and the answer's
-// header map is handed to the client's response as it is. That skips what
+// The fast path of requests net/http reads (HTTPS listeners, and what an
+// HTTP listener's connection loop hands over): most of them (HTTP/1.x to
+// a plain-HTTP target, no protocol upgrade, no Expect, no body or a small
+// one of known length) are forwarded by writing the outgoing request head
+// straight from the incoming request onto a pooled target connection, and
+// the answer's header map is handed to the client's response as it is. That skips what
 // httputil.ReverseProxy spends per request on cloning the request, its
 // URL and its headers, a client trace and the generic request writer.
 // Everything else goes through the ReverseProxy, which the fast path

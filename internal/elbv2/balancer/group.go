@@ -139,6 +139,9 @@ func (g *group) setLocked(tg TargetGroup) {
 			// Same registration, new address (an instance stopped and
 			// started again): a fresh target; the old address is gone.
 			t.cancel()
+			if t.host != tc.Addr {
+				g.transport.closeAddr(t.addr)
+			}
 			t = nil
 		}
 		if t == nil {
@@ -215,6 +218,7 @@ func (g *group) startDrainLocked(t *target, delay time.Duration) {
 	t.mu.Unlock()
 	if delay <= 0 {
 		t.cancel()
+		g.transport.closeAddr(t.addr)
 		return
 	}
 	g.draining[t] = true

@@ -1,6 +1,7 @@
 package balancer
 
 import (
+	"bytes"
 	"net"
 	"net/http"
 	"net/netip"
@@ -56,9 +57,11 @@ func eqByte(a, b byte, fold bool) bool {
 	return a == b
 }
 
-// request is what rule conditions look at, parsed once per request.
+// request is what rule conditions look at, parsed once per request: r
+// when net/http read the request, h when the connection loop did.
 type request struct {
 	r        *http.Request
+	h        *reqHead
 	host     string // Host without port
 	clientIP netip.Addr
 	query    url.Values // parsed lazily
@@ -66,9 +69,128 @@ type request struct {
 
 func (q *request) queryValues() url.Values {
 	if q.query == nil {
-		q.query = q.r.URL.Query()
+		if q.r != nil {
+			q.query = q.r.URL.Query()
+		} else {
+			q.query, _ = url.ParseQuery(q.rawQuery())
+		}
 	}
 	return q.query
+}
+
+// method is the request method; the common ones without allocating.
+func (q *request) method() string {
+	if q.r != nil {
+		return q.r.Method
+	}
+	m := q.h.bytes(q.h.method)
+	for _, s := range commonMethods {
+		if string(m) == s {
+			return s
+		}
+	}
+	return string(m)
+}
+
+var commonMethods = [...]string{"GET", "POST", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"}
+
+// rawHost is the Host header as sent, port included.
+func (q *request) rawHost() string {
+	if q.r != nil {
+		return q.r.Host
+	}
+	return string(q.h.bytes(q.h.fields[q.h.host].value))
+}
+
+// hostName is the Host without its port.
+func (q *request) hostName() string {
+	if q.host == "" && q.h != nil {
+		q.host = hostOnly(q.rawHost())
+	}
+	return q.host
+}
+
+// path is the request path, %-escapes decoded (URL.Path).
+func (q *request) path() string {
+	if q.r != nil {
+		return q.r.URL.Path
+	}
+	p := string(q.h.bytes(q.h.path))
+	if q.h.pathEscaped {
+		// The head parser let only valid escapes through.
+		p, _ = url.PathUnescape(p)
+	}
+	return p
+}
+
+// escapedPath is the path as sent (URL.EscapedPath; the loop serves only
+// paths that net/url would give back unchanged).
+func (q *request) escapedPath() string {
+	if q.r != nil {
+		return q.r.URL.EscapedPath()
+	}
+	return string(q.h.bytes(q.h.path))
+}
+
+// rawQuery is the query without its '?'.
+func (q *request) rawQuery() string {
+	if q.r != nil {
+		return q.r.URL.RawQuery
+	}
+	return string(q.h.bytes(q.h.query))
+}
+
+// headerValues are the values of a request header, in order.
+func (q *request) headerValues(name string) []string {
+	if q.r != nil {
+		return q.r.Header.Values(name)
+	}
+	var vs []string
+	for i := range q.h.fields {
+		f := &q.h.fields[i]
+		if bytes.EqualFold(q.h.bytes(f.name), []byte(name)) {
+			vs = append(vs, string(q.h.bytes(f.value)))
+		}
+	}
+	return vs
+}
+
+// cookie finds a request cookie as net/http's Request.Cookie does.
+func (q *request) cookie(name string) (string, bool) {
+	if q.r != nil {
+		c, err := q.r.Cookie(name)
+		if err != nil {
+			return "", false
+		}
+		return c.Value, true
+	}
+	for i := range q.h.fields {
+		f := &q.h.fields[i]
+		if f.kind != fieldCookie {
+			continue
+		}
+		for part := range bytes.SplitSeq(q.h.bytes(f.value), []byte(";")) {
+			part = bytes.TrimSpace(part)
+			k, v, _ := bytes.Cut(part, []byte("="))
+			if string(k) != name || len(k) == 0 {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			ok := true
+			for _, c := range v {
+				if c < 0x20 || c >= 0x7f || c == '"' || c == ';' || c == '\\' {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				return string(v), true
+			}
+		}
+	}
+	return "", false
 }
 
 func hostOnly(h string) string {
@@ -94,7 +216,7 @@ func matchRule(rule *Rule, q *request) bool {
 func matchCondition(c *Condition, q *request) bool {
 	switch c.Field {
 	case "path-pattern":
-		path := q.r.URL.Path
+		path := q.path()
 		for _, v := range c.Values {
 			if wildcard(v, path, false) {
 				return true
@@ -102,14 +224,14 @@ func matchCondition(c *Condition, q *request) bool {
 		}
 	case "host-header":
 		for _, v := range c.Values {
-			if wildcard(v, q.host, true) {
+			if wildcard(v, q.hostName(), true) {
 				return true
 			}
 		}
 	case "http-header":
-		vals := q.r.Header.Values(c.HeaderName)
+		vals := q.headerValues(c.HeaderName)
 		if strings.EqualFold(c.HeaderName, "Host") {
-			vals = []string{q.r.Host}
+			vals = []string{q.rawHost()}
 		}
 		for _, hv := range vals {
 			for _, v := range c.Values {
@@ -120,7 +242,7 @@ func matchCondition(c *Condition, q *request) bool {
 		}
 	case "http-request-method":
 		for _, v := range c.Values {
-			if v == q.r.Method {
+			if v == q.method() {
 				return true
 			}
 		}

@@ -158,6 +158,7 @@ func (p *Plane) RemoveTargetGroup(arn string) {
 	p.mu.Unlock()
 	g.stop()
 	g.transport.CloseIdleConnections()
+	g.transport.cutBusy()
 }
 
 // SetLoadBalancer creates or replaces a load balancer's listeners. It opens
@@ -364,6 +365,13 @@ type listener struct {
 	tcp *tcpServer   // TCP and TLS
 	udp *udpServer   // UDP and TCP_UDP
 
+	// HTTP: the connection loop's connections (conn.go), and where it
+	// hands those it does not serve to srv.
+	handoff     *handoffListener
+	connsMu     sync.Mutex
+	conns       map[*albConn]struct{}
+	connsClosed bool
+
 	// ctx ends when the listener closes; every request it serves derives
 	// from it, so even hijacked (WebSocket) streams end with it.
 	ctx    context.Context
@@ -439,7 +447,12 @@ func (l *listener) start() {
 			}
 			p.goTracked(func() { _ = l.srv.ServeTLS(cl, "", "") })
 		} else {
-			p.goTracked(func() { _ = l.srv.Serve(cl) })
+			// Plain HTTP: the connection loop serves the common case and
+			// hands the rest to srv.
+			l.handoff = newHandoffListener(l.ln.Addr())
+			l.conns = map[*albConn]struct{}{}
+			p.goTracked(func() { _ = l.srv.Serve(l.handoff) })
+			p.goTracked(func() { l.acceptLoop(cl) })
 		}
 	case "TCP", "TLS", "TCP_UDP":
 		ln := net.Listener(&countingListener{Listener: l.ln, l: l})
@@ -474,6 +487,11 @@ func (l *listener) close() {
 			l.cancel()
 		}
 		switch {
+		case l.srv != nil && l.handoff != nil:
+			_ = l.ln.Close()
+			_ = l.handoff.Close()
+			_ = l.srv.Close()
+			l.abortConns()
 		case l.srv != nil:
 			_ = l.srv.Close()
 		case l.ln != nil:

@@ -253,6 +253,9 @@ func connStateHook(c net.Conn, state http.ConnState) {
 	if tc, ok := c.(*tls.Conn); ok {
 		c = tc.NetConn()
 	}
+	if hc, ok := c.(*handoffConn); ok {
+		c = hc.countingConn
+	}
 	if cc, ok := c.(*countingConn); ok {
 		cc.setBusy(state)
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -25,6 +26,10 @@ type connPool struct {
 	mu     sync.Mutex
 	idle   map[string][]*poolConn // by target address, most recent last
 	closed bool
+	// busy are the connections the ALB's connection loop has out, by
+	// target address, so that a target that leaves has its requests in
+	// flight cut (see closeAddr).
+	busy map[*poolConn]string
 }
 
 // maxRetryBody is the largest request body held in memory so that the
@@ -37,7 +42,8 @@ const maxIdlePerTarget = 1024
 type poolConn struct {
 	c  net.Conn
 	br *bufio.Reader
-	bw *bufio.Writer
+	bw *bufio.Writer // writes to tw
+	tw *targetWriter
 }
 
 func newConnPool(fallback http.RoundTripper) *connPool {
@@ -45,6 +51,7 @@ func newConnPool(fallback http.RoundTripper) *connPool {
 		fallback: fallback,
 		dialer:   net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second},
 		idle:     map[string][]*poolConn{},
+		busy:     map[*poolConn]string{},
 	}
 }
 
@@ -71,15 +78,73 @@ func (p *connPool) put(addr string, pc *poolConn) {
 	pc.c.Close()
 }
 
-// closeAddr drops the idle connections to one target (it was forgotten).
+// checkout takes an idle connection to addr for the ALB's connection
+// loop, or nil; checkin gives it back.
+func (p *connPool) checkout(addr string) *poolConn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l := p.idle[addr]
+	if len(l) == 0 {
+		return nil
+	}
+	pc := l[len(l)-1]
+	p.idle[addr] = l[:len(l)-1]
+	p.busy[pc] = addr
+	return pc
+}
+
+// track records a connection the loop dialed as out; false if the
+// target is gone already (alive ended).
+func (p *connPool) track(pc *poolConn, addr string, alive context.Context) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if alive.Err() != nil {
+		return false
+	}
+	p.busy[pc] = addr
+	return true
+}
+
+// checkin ends the loop's use of pc: it goes back to the idle list when
+// reuse is set and its target (alive) is still there, else it is closed.
+func (p *connPool) checkin(pc *poolConn, reuse bool, alive context.Context) {
+	p.mu.Lock()
+	addr, ok := p.busy[pc]
+	delete(p.busy, pc)
+	if reuse && ok && !p.closed && alive.Err() == nil && len(p.idle[addr]) < maxIdlePerTarget {
+		p.idle[addr] = append(p.idle[addr], pc)
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
+	pc.c.Close()
+}
+
+// closeAddr drops the idle connections to one target (it was forgotten)
+// and cuts the loop's requests in flight to it (their target context has
+// ended before this is called, so checkin will not keep them).
 func (p *connPool) closeAddr(addr string) {
 	p.mu.Lock()
 	l := p.idle[addr]
 	delete(p.idle, addr)
+	for pc, a := range p.busy {
+		if a == addr {
+			pc.c.SetDeadline(aLongTimeAgo)
+		}
+	}
 	p.mu.Unlock()
 	for _, pc := range l {
 		pc.c.Close()
 	}
+}
+
+// cutBusy cuts every request of the loop in flight (the group is gone).
+func (p *connPool) cutBusy() {
+	p.mu.Lock()
+	for pc := range p.busy {
+		pc.c.SetDeadline(aLongTimeAgo)
+	}
+	p.mu.Unlock()
 }
 
 // CloseIdleConnections closes every idle connection and keeps no more.
@@ -103,7 +168,90 @@ func (p *connPool) dial(ctx context.Context, addr string) (*poolConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &poolConn{c: c, br: bufio.NewReaderSize(c, 4096), bw: bufio.NewWriterSize(c, 4096)}, nil
+	tw := newTargetWriter(c)
+	return &poolConn{c: c, br: bufio.NewReaderSize(c, 4096), bw: bufio.NewWriterSize(tw, 4096), tw: tw}, nil
+}
+
+// targetWriter is what a pooled connection's write buffer writes to: the
+// connection, except that the ALB loop's last write of a request can
+// also wait, in the same poller call, for the answer to become readable
+// (flushAndWait). A plain read right after the write would almost always
+// find nothing yet and cost a system call for it; a target cannot answer
+// before the request is written, so waiting first loses no answer.
+type targetWriter struct {
+	c   net.Conn
+	raw syscall.RawConn // nil if c has no file descriptor
+
+	wait bool   // the next Write is the request's last
+	p    []byte // being written by step
+	sent int
+	err  error
+	step func(fd uintptr) bool
+}
+
+func newTargetWriter(c net.Conn) *targetWriter {
+	w := &targetWriter{c: c}
+	if sc, ok := c.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			w.raw = raw
+		}
+	}
+	w.step = w.writeThenWait
+	return w
+}
+
+func (w *targetWriter) Write(p []byte) (int, error) {
+	if !w.wait || w.raw == nil {
+		return w.c.Write(p)
+	}
+	w.wait = false
+	w.p, w.sent, w.err = p, 0, nil
+	// RawConn.Read resets the poller's readiness, calls step, and while
+	// step returns false waits for the connection to become readable.
+	err := w.raw.Read(w.step)
+	w.p = nil
+	switch {
+	case w.err != nil:
+		return w.sent, w.err
+	case err != nil:
+		return w.sent, err
+	case w.sent < len(p):
+		// The socket buffer was full: the rest goes the ordinary way.
+		n, err := w.c.Write(p[w.sent:])
+		return w.sent + n, err
+	}
+	return len(p), nil
+}
+
+// writeThenWait writes w.p on its first call and asks to wait for
+// readability; the next call (readable) ends the wait.
+func (w *targetWriter) writeThenWait(fd uintptr) bool {
+	if w.sent == len(w.p) && w.sent > 0 {
+		return true
+	}
+	for w.sent < len(w.p) {
+		n, err := syscall.Write(int(fd), w.p[w.sent:])
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return true
+		case err != nil:
+			w.err = err
+			return true
+		}
+		w.sent += n
+	}
+	return false
+}
+
+// flushAndWait flushes the request and, where the connection allows,
+// waits for the answer to become readable in the same poller call.
+func (pc *poolConn) flushAndWait() error {
+	pc.tw.wait = pc.bw.Buffered() > 0
+	err := pc.bw.Flush()
+	pc.tw.wait = false
+	return err
 }
 
 // RoundTrip sends one request on a pooled connection and returns once the

@@ -2,6 +2,7 @@ package balancer
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // closingTarget answers each request with keep-alive headers and then
@@ -130,5 +132,78 @@ func TestTargetResetMidBody(t *testing.T) {
 	// The proxy is still up for everyone else.
 	if code, body, _ := get(t, nil, url+"/ok"); code != 200 || body != "A" {
 		t.Fatalf("after truncated responses: %d %q", code, body)
+	}
+}
+
+// TestTargetWriterWaits checks flushAndWait: a request that fits the
+// socket buffer is written and the answer awaited in one poller call; one
+// that does not (the target reads slowly) is finished the ordinary way.
+// Either way the answer is then read.
+func TestTargetWriterWaits(t *testing.T) {
+	for _, size := range []int{100, 8 << 20} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			if _, err := io.CopyN(io.Discard, c, int64(size)); err == nil {
+				io.WriteString(c, "answer")
+			}
+		}()
+		pool := newConnPool(nil)
+		pc, err := pool.dial(t.Context(), ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// As flushAndWait hands its buffer over, with the whole request.
+		pc.tw.wait = true
+		if n, err := pc.tw.Write(make([]byte, size)); n != size || err != nil {
+			t.Fatalf("%d bytes: wrote %d, %v", size, n, err)
+		}
+		got, err := pc.br.Peek(6)
+		if err != nil || string(got) != "answer" {
+			t.Fatalf("%d bytes: answer %q %v", size, got, err)
+		}
+		pc.c.Close()
+		ln.Close()
+		<-done
+	}
+}
+
+// TestTargetWriterFullSocket: when the target does not read and the
+// socket buffer fills, the write goes on the ordinary way (here until its
+// deadline) instead of waiting for an answer that cannot come.
+func TestTargetWriterFullSocket(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			accepted <- c // never read
+		}
+	}()
+	pc, err := newConnPool(nil).dial(t.Context(), ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.c.Close()
+	defer func() { (<-accepted).Close() }()
+	pc.c.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+	size := 64 << 20
+	pc.tw.wait = true
+	n, err := pc.tw.Write(make([]byte, size))
+	var ne net.Error
+	if n <= 0 || n >= size || !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("wrote %d of %d: %v", n, size, err)
 	}
 }
