@@ -32,6 +32,10 @@ type fakeExec struct {
 	calls  []call
 	called chan call
 	handle func(fn *execenv.Function, req execenv.Request) (execenv.Result, error)
+
+	prepare  func(fn *execenv.Function) // called by Prepare, when set
+	prepared []string                   // versions Prepare was asked for
+	retired  []string                   // versions Retire was asked for ("" for all)
 }
 
 func (f *fakeExec) Invoke(ctx context.Context, fn *execenv.Function, req execenv.Request) (execenv.Result, error) {
@@ -51,10 +55,25 @@ func (f *fakeExec) Invoke(ctx context.Context, fn *execenv.Function, req execenv
 }
 
 func (f *fakeExec) Provision(ctx context.Context, fn *execenv.Function, n int) error { return nil }
-func (f *fakeExec) Prepare(ctx context.Context, fn *execenv.Function) error          { return nil }
-func (f *fakeExec) Retire(account, region, name, version string)                     {}
-func (f *fakeExec) Busy(account, region, name, version string) int                   { return 0 }
-func (f *fakeExec) Close() error                                                     { return nil }
+func (f *fakeExec) Prepare(ctx context.Context, fn *execenv.Function) error {
+	f.mu.Lock()
+	f.prepared = append(f.prepared, fn.Version)
+	hook := f.prepare
+	f.mu.Unlock()
+	if hook != nil {
+		hook(fn)
+	}
+	return nil
+}
+
+func (f *fakeExec) Retire(account, region, name, version string) {
+	f.mu.Lock()
+	f.retired = append(f.retired, version)
+	f.mu.Unlock()
+}
+
+func (f *fakeExec) Busy(account, region, name, version string) int { return 0 }
+func (f *fakeExec) Close() error                                   { return nil }
 
 // fixture is a service on a fake clock and a memory store.
 type fixture struct {

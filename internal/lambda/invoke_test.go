@@ -7,6 +7,7 @@ import (
 	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -551,5 +552,53 @@ func TestFunctionURLSurvivesRestart(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("restored URL answered %d", resp.StatusCode)
+	}
+}
+
+// Publishing a version of a SnapStart function prepares its snapshot in
+// the background, as Lambda initialises at publish; a version deleted
+// meanwhile has the snapshot retired once it is ready.
+func TestPublishPreparesSnapStart(t *testing.T) {
+	fx := newFixture(t)
+	fx.create(t, "plain")
+	if _, err := fx.s.PublishVersion(fx.ctx, &api.PublishVersionInput{FunctionName: ptr("plain")}); err != nil {
+		t.Fatal(err)
+	}
+	fx.create(t, "snap")
+	if _, err := fx.s.UpdateFunctionConfiguration(fx.ctx, &api.UpdateFunctionConfigurationInput{
+		FunctionName: ptr("snap"), SnapStart: &api.SnapStart{ApplyOn: ptr("PublishedVersions")}}); err != nil {
+		t.Fatal(err)
+	}
+	fx.clk.Advance(DefaultStateDelay)
+	release := make(chan struct{})
+	fx.exec.mu.Lock()
+	fx.exec.prepare = func(*execenv.Function) { <-release }
+	fx.exec.mu.Unlock()
+	v, err := fx.s.PublishVersion(fx.ctx, &api.PublishVersionInput{FunctionName: ptr("snap")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fx.s.DeleteFunction(fx.ctx, &api.DeleteFunctionInput{FunctionName: ptr("snap"), Qualifier: v.Version}); err != nil {
+		t.Fatal(err)
+	}
+	fx.exec.mu.Lock()
+	retiredBefore := len(fx.exec.retired)
+	fx.exec.mu.Unlock()
+	close(release)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		fx.exec.mu.Lock()
+		prepared, retired := slices.Clone(fx.exec.prepared), slices.Clone(fx.exec.retired)
+		fx.exec.mu.Unlock()
+		if len(retired) > retiredBefore {
+			if !slices.Equal(prepared, []string{"1"}) || retired[len(retired)-1] != "1" {
+				t.Errorf("prepared %v, retired %v: want version 1 of snap prepared, then retired", prepared, retired)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the deleted version's snapshot was not retired: prepared %v, retired %v", prepared, retired)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

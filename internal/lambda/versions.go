@@ -89,6 +89,15 @@ func (s *Service) prepareSnapshot(t *target) {
 		if err != nil && s.ctx.Err() == nil {
 			s.opts.Logger.Warn("SnapStart snapshot not prepared", "function", t.fn.Name, "version", t.qualifier, "error", err)
 		}
+		// A version deleted while its snapshot was being taken has had
+		// its environments retired already; this snapshot goes too.
+		gone := s.st.View(func(tx store.Tx) error {
+			_, err := loadVersion(tx, t.sc, t.fn.Name, t.qualifier)
+			return err
+		}) != nil
+		if gone {
+			s.retire(t.sc, t.fn.Name, t.qualifier)
+		}
 	}()
 }
 
