@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -159,12 +160,23 @@ func (l *listener) abortConns() {
 // serve reads and answers requests until the connection ends; true when
 // it handed the connection to net/http.
 func (ac *albConn) serve() (handedOff bool) {
+	served := false
 	for {
 		if _, err := ac.br.Peek(1); err != nil {
 			return false
 		}
 		v := ac.l.view.Load()
 		buf, _ := ac.br.Peek(ac.br.Buffered())
+		if served {
+			// A client may end a body with a stray CRLF (RFC 9112 §2.2
+			// asks a server to ignore an empty line before a request
+			// line); net/http skips up to four such bytes, so do we.
+			served = false
+			if k := leadingCRLF(buf); k > 0 {
+				ac.br.Discard(k)
+				continue
+			}
+		}
 		n, verdict := parseRequestHead(buf, &ac.h)
 		switch verdict {
 		case headIncomplete, headHandoff:
@@ -181,6 +193,7 @@ func (ac *albConn) serve() (handedOff bool) {
 		ac.cc.busy.Store(true)
 		keep, handoff := ac.serveRequest(v, n)
 		ac.cc.busy.Store(false)
+		served = true
 		if handoff {
 			return ac.handoff()
 		}
@@ -188,6 +201,15 @@ func (ac *albConn) serve() (handedOff bool) {
 			return false
 		}
 	}
+}
+
+// leadingCRLF counts the CR and LF bytes, up to four, that buf starts with.
+func leadingCRLF(buf []byte) int {
+	k := 0
+	for k < len(buf) && k < 4 && (buf[k] == '\r' || buf[k] == '\n') {
+		k++
+	}
+	return k
 }
 
 // handoff gives the connection, with what is buffered of it, to the
@@ -253,17 +275,32 @@ func (ac *albConn) elbError(v *listenerView, code int, n int) bool {
 	return ac.writePage(code, "", ac.h.close) && ac.skipBody(n)
 }
 
+// servedByNetHTTP reports whether requests for a group go to the
+// listener's net/http server: Lambda targets and HTTPS targets.
+func servedByNetHTTP(gv *groupView) bool {
+	return gv.cfg.TargetType == "lambda" || gv.cfg.Protocol == "HTTPS"
+}
+
 // forward serves a forward action.
 func (ac *albConn) forward(v *listenerView, q *request, a *Action, n int) (keep, handoff bool) {
 	p := ac.l.p
 	lb := v.lb
+	if len(a.Forward) > 1 {
+		// net/http chooses the group again: hand off before choosing, or
+		// a weighted split that includes such a group would be skewed.
+		for i := range a.Forward {
+			if g := p.lookupGroup(a.Forward[i].TargetGroupARN); g != nil && servedByNetHTTP(g.view.Load()) {
+				return false, true
+			}
+		}
+	}
 	wg, setTG := chooseGroup(q, a)
 	var g *group
 	var gv *groupView
 	if wg != nil {
 		if g = p.lookupGroup(wg.TargetGroupARN); g != nil {
 			gv = g.view.Load()
-			if gv.cfg.TargetType == "lambda" || gv.cfg.Protocol == "HTTPS" {
+			if servedByNetHTTP(gv) {
 				return false, true
 			}
 		}
@@ -451,10 +488,18 @@ func (ac *albConn) dial(g *group, t *target, x *cutter) (*poolConn, error) {
 	return pc, nil
 }
 
+// max1xx is how many informational answers a request may get before the
+// target counts as misbehaving (net/http's Transport allows as many), so
+// that a stream of them cannot hold a request open forever.
+const max1xx = 5
+
+var errTooMany1xx = errors.New("too many informational responses from the target")
+
 // readHead reads the target's response head: headOK with its length when
 // ac.rh holds it, headHandoff when net/http's response reader must read
 // it. Informational answers other than 101 are skipped, as net/http does.
 func (ac *albConn) readHead(pc *poolConn, x *cutter) (int, int, error) {
+	informational := 0
 	for {
 		if pc.br.Buffered() == 0 {
 			if _, err := pc.br.Peek(1); err != nil {
@@ -467,6 +512,9 @@ func (ac *albConn) readHead(pc *poolConn, x *cutter) (int, int, error) {
 		switch verdict {
 		case headOK:
 			if s := ac.rh.status; s >= 100 && s < 200 && s != http.StatusSwitchingProtocols {
+				if informational++; informational > max1xx {
+					return 0, 0, errTooMany1xx
+				}
 				pc.br.Discard(n)
 				continue
 			}
@@ -893,7 +941,10 @@ func (ac *albConn) relaySlow(v *listenerView, g *group, gv *groupView, t *target
 		method = http.MethodHead
 	}
 	var resp *http.Response
-	for {
+	for informational := 0; ; informational++ {
+		if informational > max1xx {
+			return false, false, errTooMany1xx
+		}
 		resp, err = http.ReadResponse(pc.br, &http.Request{Method: method})
 		x.touch()
 		if err != nil {
@@ -933,26 +984,23 @@ func (ac *albConn) relaySlow(v *listenerView, g *group, gv *groupView, t *target
 	} else if !noBody && hd.Get("Content-Length") == "" {
 		hd.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
 	}
-	for k, vv := range hd {
-		for _, val := range vv {
-			bw.WriteString(k)
-			bw.WriteString(": ")
-			bw.WriteString(val)
-			bw.WriteString("\r\n")
-		}
-	}
+	writeHeaderLines(bw, hd)
 	if chunked {
 		bw.WriteString("Transfer-Encoding: chunked\r\n")
-		if len(resp.Trailer) > 0 {
-			bw.WriteString("Trailer: ")
-			first := true
-			for k := range resp.Trailer {
-				if !first {
-					bw.WriteString(", ")
-				}
-				first = false
-				bw.WriteString(k)
+		first := true
+		for k := range resp.Trailer {
+			if !validHeaderName(k) {
+				continue
 			}
+			if first {
+				bw.WriteString("Trailer: ")
+			} else {
+				bw.WriteString(", ")
+			}
+			first = false
+			bw.WriteString(k)
+		}
+		if !first {
 			bw.WriteString("\r\n")
 		}
 	}
@@ -994,14 +1042,7 @@ func (ac *albConn) relaySlow(v *listenerView, g *group, gv *groupView, t *target
 		bufPool{}.Put(buf)
 		if complete && chunked {
 			bw.WriteString("0\r\n")
-			for k, vv := range resp.Trailer {
-				for _, val := range vv {
-					bw.WriteString(k)
-					bw.WriteString(": ")
-					bw.WriteString(val)
-					bw.WriteString("\r\n")
-				}
-			}
+			writeHeaderLines(bw, resp.Trailer)
 			bw.WriteString("\r\n")
 		}
 	}
@@ -1009,6 +1050,52 @@ func (ac *albConn) relaySlow(v *listenerView, g *group, gv *groupView, t *target
 		return false, false, nil
 	}
 	return true, !resp.Close, nil
+}
+
+// writeHeaderLines writes the header fields of h that are well formed, as
+// net/http's Header.Write would: a name that is not a token (net/http's
+// reader lets "Transfer-Encoding : chunked" through) is left out, and a CR
+// or LF in a value becomes a space, so that a misbehaving target cannot
+// make the client see other framing than the ALB used.
+func writeHeaderLines(bw *bufio.Writer, h http.Header) {
+	for k, vv := range h {
+		if !validHeaderName(k) {
+			continue
+		}
+		for _, val := range vv {
+			bw.WriteString(k)
+			bw.WriteString(": ")
+			writeFieldValue(bw, val)
+			bw.WriteString("\r\n")
+		}
+	}
+}
+
+// validHeaderName reports whether k is an RFC 9110 token.
+func validHeaderName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if !isTokenByte(k[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// writeFieldValue writes a header value with any CR or LF made a space.
+func writeFieldValue(bw *bufio.Writer, v string) {
+	for {
+		i := strings.IndexAny(v, "\r\n")
+		if i < 0 {
+			bw.WriteString(v)
+			return
+		}
+		bw.WriteString(v[:i])
+		bw.WriteByte(' ')
+		v = v[i+1:]
+	}
 }
 
 // writeStatusLine writes a status line as net/http's server does: its own
@@ -1050,7 +1137,7 @@ func (ac *albConn) writePage(code int, location string, closing bool) bool {
 	writeDate(bw, ac.l.p.clk.Now())
 	if location != "" {
 		bw.WriteString("Location: ")
-		bw.WriteString(location)
+		writeFieldValue(bw, location) // the configured parts may hold anything
 		bw.WriteString("\r\n")
 	}
 	bw.WriteString("Server: awselb/2.0\r\n")
@@ -1084,11 +1171,17 @@ func (ac *albConn) writeFixed(f *FixedResponse, closing bool) bool {
 		bw.Reset(nil)
 		clientWriters.Put(bw)
 	}()
+	bodiless := code == http.StatusNoContent || code == http.StatusNotModified
 	writeStatusLine(bw, code)
-	bw.WriteString("Content-Length: ")
-	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(len(f.Body)), 10))
-	bw.WriteString("\r\nContent-Type: ")
-	bw.WriteString(ct)
+	if !bodiless {
+		// RFC 9110 forbids a length on a 204, and a 304's would be
+		// the representation's.
+		bw.WriteString("Content-Length: ")
+		bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(len(f.Body)), 10))
+		bw.WriteString("\r\n")
+	}
+	bw.WriteString("Content-Type: ")
+	writeFieldValue(bw, ct)
 	bw.WriteString("\r\n")
 	writeDate(bw, ac.l.p.clk.Now())
 	bw.WriteString("Server: awselb/2.0\r\n")
@@ -1097,7 +1190,7 @@ func (ac *albConn) writeFixed(f *FixedResponse, closing bool) bool {
 		bw.WriteString("Connection: close\r\n")
 	}
 	bw.WriteString("\r\n")
-	if code != http.StatusNoContent && code != http.StatusNotModified && !ac.h.methodHEAD {
+	if !bodiless && !ac.h.methodHEAD {
 		bw.WriteString(f.Body)
 	}
 	return bw.Flush() == nil && !closing

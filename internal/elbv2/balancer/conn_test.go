@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -551,5 +552,103 @@ func TestLoopTargetLeavesMidRequest(t *testing.T) {
 				t.Fatalf("next request: %d, want 503 (no target)", resp.StatusCode)
 			}
 		})
+	}
+}
+
+// What a misbehaving target or an odd configuration must not get past the
+// loop: header names that are not tokens, CR/LF from the configuration, a
+// stream of informational answers; and what a client may send: a stray
+// CRLF after a body.
+func TestLoopSanitises(t *testing.T) {
+	h := newHarness(t)
+	rt := newRawTarget(t, map[string]canned{
+		// net/http's response reader lets a name with a space through; the
+		// fast parser leaves such a head to it.
+		"/spaced": {raw: "HTTP/1.1 200 OK\r\nTransfer-Encoding : chunked\r\nContent-Length: 2\r\n\r\nok"},
+		"/storm":  {raw: strings.Repeat("HTTP/1.1 100 Continue\r\n\r\n", 8) + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"},
+		"/sized":  {raw: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"},
+	})
+	g := httpGroup("tg", rt.target())
+	g.HealthCheck.Enabled = false
+	h.p.SetTargetGroup(g)
+	addr := strings.TrimPrefix(h.alb(
+		Rule{ARN: "redirect", Priority: 1, Conditions: []Condition{{Field: "path-pattern", Values: []string{"/go"}}},
+			Actions: []Action{{Type: "redirect", Redirect: &Redirect{Protocol: "HTTPS", Port: "443", Query: "a=1\r\nSet-Cookie: injected=1", StatusCode: "HTTP_302"}}}},
+		Rule{ARN: "fixed", Priority: 2, Conditions: []Condition{{Field: "path-pattern", Values: []string{"/none"}}},
+			Actions: []Action{{Type: "fixed-response", Fixed: &FixedResponse{StatusCode: 204, ContentType: "text/plain\r\nX-Injected: 1", Body: "ignored"}}}},
+		defaultRule(forwardTo("tg"))), "http://")
+	c, br := dialALB(t, addr)
+
+	io.WriteString(c, "GET /spaced HTTP/1.1\r\nHost: h\r\n\r\n")
+	resp, body := readAnswer(t, br, "GET")
+	for k := range resp.Header {
+		if strings.ContainsAny(k, " \t") {
+			t.Errorf("a header name with a space reached the client: %q", k)
+		}
+	}
+	if resp.StatusCode != 200 || body != "ok" {
+		t.Errorf("/spaced: %d %q", resp.StatusCode, body)
+	}
+
+	io.WriteString(c, "GET /go HTTP/1.1\r\nHost: h\r\n\r\n")
+	resp, _ = readAnswer(t, br, "GET")
+	if resp.StatusCode != 302 || len(resp.Header["Set-Cookie"]) != 0 || !strings.Contains(resp.Header.Get("Location"), "Set-Cookie: injected=1") {
+		t.Errorf("redirect with CR/LF in its query: %d %v", resp.StatusCode, resp.Header)
+	}
+
+	io.WriteString(c, "GET /none HTTP/1.1\r\nHost: h\r\n\r\n")
+	resp, body = readAnswer(t, br, "GET")
+	if resp.StatusCode != 204 || body != "" || resp.Header.Get("Content-Length") != "" || resp.Header.Get("X-Injected") != "" {
+		t.Errorf("fixed 204: %d %q %v", resp.StatusCode, body, resp.Header)
+	}
+
+	// A POST whose body a client ends with CRLF, then a GET on the same
+	// connection: the CRLF is skipped, as net/http's server does.
+	io.WriteString(c, "POST /sized HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi\r\n")
+	if resp, body := readAnswer(t, br, "POST"); resp.StatusCode != 200 || body != "hello" {
+		t.Fatalf("POST: %d %q", resp.StatusCode, body)
+	}
+	io.WriteString(c, "GET /sized HTTP/1.1\r\nHost: h\r\n\r\n")
+	if resp, body := readAnswer(t, br, "GET"); resp.StatusCode != 200 || body != "hello" {
+		t.Fatalf("GET after a stray CRLF: %d %q", resp.StatusCode, body)
+	}
+
+	// More than five informational answers: the target misbehaves, 502.
+	io.WriteString(c, "GET /storm HTTP/1.1\r\nHost: h\r\n\r\n")
+	if resp, _ := readAnswer(t, br, "GET"); resp.StatusCode != 502 {
+		t.Errorf("a stream of 100 Continue: %d, want 502", resp.StatusCode)
+	}
+}
+
+// A weighted forward that includes a group net/http serves (HTTPS
+// targets) splits by the weights: the choice is made once.
+func TestLoopWeightsWithHTTPSGroup(t *testing.T) {
+	h := newHarness(t)
+	var plain, secure atomic.Int64
+	a := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { plain.Add(1) }))
+	t.Cleanup(a.Close)
+	b := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { secure.Add(1) }))
+	t.Cleanup(b.Close)
+	target := func(s *httptest.Server) Target {
+		tcp := s.Listener.Addr().(*net.TCPAddr)
+		return Target{ID: "i-" + strconv.Itoa(tcp.Port), Addr: "127.0.0.1", Port: tcp.Port, Zone: "us-east-1a"}
+	}
+	ga := httpGroup("tg-http", target(a))
+	ga.HealthCheck.Enabled = false
+	gb := httpGroup("tg-https", target(b))
+	gb.Protocol, gb.HealthCheck.Enabled = "HTTPS", false
+	h.p.SetTargetGroup(ga)
+	h.p.SetTargetGroup(gb)
+	url := h.alb(defaultRule(forwardTo("tg-http", "tg-https")))
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	const n = 600
+	for range n {
+		if code, _, _ := get(t, client, url+"/"); code != 200 {
+			t.Fatalf("status %d", code)
+		}
+	}
+	// Binomial(600, 0.5): 5 standard deviations is about 61.
+	if got := secure.Load(); got < n/2-61 || got > n/2+61 {
+		t.Errorf("1:1 weights sent %d of %d to the HTTPS group (plain %d)", got, n, plain.Load())
 	}
 }
