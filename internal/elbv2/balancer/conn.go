@@ -60,6 +60,19 @@ var clientReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 
 // clientWriters lend a response its write buffer.
 var clientWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4096) }}
 
+// writer lends a response a write buffer onto the client connection;
+// releaseWriter gives it back.
+func (ac *albConn) writer() *bufio.Writer {
+	bw := clientWriters.Get().(*bufio.Writer)
+	bw.Reset(ac.cc)
+	return bw
+}
+
+func releaseWriter(bw *bufio.Writer) {
+	bw.Reset(nil)
+	clientWriters.Put(bw)
+}
+
 // bodyBufs hold request bodies that do not fit beside their head.
 var bodyBufs = sync.Pool{New: func() any { b := make([]byte, maxRetryBody); return &b }}
 
@@ -628,12 +641,8 @@ func (ac *albConn) relay(v *listenerView, g *group, gv *groupView, t *target, tg
 
 	noBody := isHEAD || rh.status == http.StatusNoContent || rh.status == http.StatusNotModified
 	untilClose := !noBody && !rh.chunked && rh.contentLength < 0
-	bw := clientWriters.Get().(*bufio.Writer)
-	bw.Reset(ac.cc)
-	defer func() {
-		bw.Reset(nil)
-		clientWriters.Put(bw)
-	}()
+	bw := ac.writer()
+	defer releaseWriter(bw)
 	writeStatusLine(bw, rh.status)
 	b := rh.buf
 	for i := range rh.fields {
@@ -971,12 +980,8 @@ func (ac *albConn) relaySlow(v *listenerView, g *group, gv *groupView, t *target
 	code := resp.StatusCode
 	noBody := isHEAD || code == http.StatusNoContent || code == http.StatusNotModified
 	chunked := !noBody && resp.ContentLength < 0
-	bw := clientWriters.Get().(*bufio.Writer)
-	bw.Reset(ac.cc)
-	defer func() {
-		bw.Reset(nil)
-		clientWriters.Put(bw)
-	}()
+	bw := ac.writer()
+	defer releaseWriter(bw)
 	writeStatusLine(bw, code)
 	hd := resp.Header
 	if chunked {
@@ -1124,12 +1129,8 @@ func writeDate(bw *bufio.Writer, now time.Time) {
 // redirects to location); keep reports whether the connection goes on.
 func (ac *albConn) writePage(code int, location string, closing bool) bool {
 	body := elbPage(code)
-	bw := clientWriters.Get().(*bufio.Writer)
-	bw.Reset(ac.cc)
-	defer func() {
-		bw.Reset(nil)
-		clientWriters.Put(bw)
-	}()
+	bw := ac.writer()
+	defer releaseWriter(bw)
 	writeStatusLine(bw, code)
 	bw.WriteString("Content-Length: ")
 	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(len(body)), 10))
@@ -1165,12 +1166,8 @@ func (ac *albConn) writeFixed(f *FixedResponse, closing bool) bool {
 	if code == 0 {
 		code = http.StatusOK
 	}
-	bw := clientWriters.Get().(*bufio.Writer)
-	bw.Reset(ac.cc)
-	defer func() {
-		bw.Reset(nil)
-		clientWriters.Put(bw)
-	}()
+	bw := ac.writer()
+	defer releaseWriter(bw)
 	bodiless := code == http.StatusNoContent || code == http.StatusNotModified
 	writeStatusLine(bw, code)
 	if !bodiless {

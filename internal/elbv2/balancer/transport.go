@@ -58,6 +58,11 @@ func newConnPool(fallback http.RoundTripper) *connPool {
 func (p *connPool) get(addr string) *poolConn {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.takeIdleLocked(addr)
+}
+
+// takeIdleLocked takes the most recent idle connection to addr, or nil.
+func (p *connPool) takeIdleLocked(addr string) *poolConn {
 	l := p.idle[addr]
 	if len(l) == 0 {
 		return nil
@@ -83,13 +88,10 @@ func (p *connPool) put(addr string, pc *poolConn) {
 func (p *connPool) checkout(addr string) *poolConn {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	l := p.idle[addr]
-	if len(l) == 0 {
-		return nil
+	pc := p.takeIdleLocked(addr)
+	if pc != nil {
+		p.busy[pc] = addr
 	}
-	pc := l[len(l)-1]
-	p.idle[addr] = l[:len(l)-1]
-	p.busy[pc] = addr
 	return pc
 }
 
