@@ -299,18 +299,38 @@ async function serveSnapshot(socketPath, initError) {
   addon.connect(socketPath, initError ? JSON.stringify(initError) : null); // returns if init went well
   await prime(); // every fork inherits the client compiled
   addon.serve();
-  // A spare: rehearse the restore's path, unless the restore is already
-  // waiting (see nodeaddon/snapstart.c).
+  // A spare from here on (a timer from init may already run in it).
+  // node's own exit waits for threads a fork does not have.
+  process.reallyExit = (code) => addon.exit(code || 0);
+  const [pid, ppid] = addon.ids();
+  Object.defineProperty(process, 'pid', { value: pid, enumerable: true, configurable: true });
+  Object.defineProperty(process, 'ppid', { value: ppid, enumerable: true, configurable: true, writable: true });
+  reseedMathRandom();
+  // Rehearse the restore's path, unless the restore is already waiting
+  // (see nodeaddon/snapstart.c).
   if (!addon.pending()) await prime();
   const vars = JSON.parse(addon.wait());
   for (const [k, v] of Object.entries(vars)) process.env[k] = v;
   setAPI();
-  const [pid, ppid] = addon.ids();
-  Object.defineProperty(process, 'pid', { value: pid, enumerable: true, configurable: true });
-  Object.defineProperty(process, 'ppid', { value: ppid, enumerable: true, configurable: true, writable: true });
-  // node's own exit waits for threads a fork does not have.
-  process.reallyExit = (code) => addon.exit(code || 0);
-  process.on('exit', (code) => addon.exit(code || 0));
+}
+
+// reseedMathRandom gives a fork a Math.random of its own: V8's generator
+// state is part of the snapshot, so every fork would otherwise draw the
+// same sequence (as Python's random is reseeded at fork). Doubles come
+// from 53 bits of the operating system's randomness, drawn in batches.
+function reseedMathRandom() {
+  const crypto = require('crypto');
+  const pool = new Uint32Array(1024);
+  let at = pool.length;
+  Math.random = function random() {
+    if (at + 2 > pool.length) {
+      crypto.getRandomValues(pool);
+      at = 0;
+    }
+    const hi = pool[at++] >>> 5; // 27 bits
+    const lo = pool[at++] >>> 6; // 26 bits
+    return (hi * 67108864 + lo) / 9007199254740992;
+  };
 }
 
 // prime runs the Runtime API client once against a stand-in server in the

@@ -371,6 +371,9 @@ def _serve_snapshot(path, err):
             data += more
         theirs.close()
         out = fds[0]
+        # nephele's end of the pipe is non-blocking; output must block when
+        # the pipe is full rather than be lost.
+        os.set_blocking(out, True)
         os.dup2(out, 1)
         os.dup2(out, 2)
         os.close(out)

@@ -103,7 +103,9 @@ func (p *Pool) snapshotFor(ctx context.Context, fn *Function) (*snapshot, error)
 		s.ctx, s.cancel = context.WithCancel(p.ctx)
 		p.snaps[key] = s
 		p.mu.Unlock()
-		s.start(ctx)
+		// The snapshot is every waiter's, not this caller's: its init runs
+		// on under the Pool's context however long this caller waits.
+		go s.start()
 	} else {
 		p.mu.Unlock()
 	}
@@ -146,8 +148,9 @@ func (p *Pool) dropSnapshot(s *snapshot) {
 
 // start runs the snapshot's init phase: the bootstrap with
 // NEPHELE_SNAPSTART_SOCKET imports the handler, then connects back.
-func (s *snapshot) start(ctx context.Context) {
+func (s *snapshot) start() {
 	defer close(s.ready)
+	ctx := s.ctx
 	p, fn := s.p, s.fn
 	fam := familyOf(fn.Runtime)
 	it, err := p.interp.get(ctx, fam, fn.Runtime)
@@ -240,8 +243,6 @@ func (s *snapshot) start(ctx context.Context) {
 	case <-timer.C():
 		s.err = fmt.Errorf("execenv: snapshot of %s did not initialise within %s", fn.Name, initLimit)
 	case <-ctx.Done():
-		s.err = ctx.Err()
-	case <-s.ctx.Done():
 		s.err = errClosed
 	}
 	if s.err != nil {
@@ -251,18 +252,43 @@ func (s *snapshot) start(ctx context.Context) {
 		}
 		return
 	}
+	// The snapshot's first words come within the same init limit: a
+	// node snapshot says "init" when init has ended, then readies a first
+	// spare (on its event loop, where a timer from init may hang it)
+	// before it says "ready".
 	r := bufio.NewReader(s.conn)
-	line, err := r.ReadString('\n')
-	s.initDuration = p.clk.Since(started)
-	if err == nil && line == "init\n" {
-		// A node snapshot says when init has ended, then readies a first
-		// spare before it is ready.
-		line, err = r.ReadString('\n')
+	type said struct {
+		line string
+		err  error
 	}
-	switch {
-	case err != nil:
+	first := make(chan said, 1)
+	go func() {
+		line, err := r.ReadString('\n')
+		if err == nil && line == "init\n" {
+			s.initDuration = p.clk.Since(started)
+			line, err = r.ReadString('\n')
+		}
+		first <- said{line, err}
+	}()
+	var line string
+	select {
+	case got := <-first:
+		line, err = got.line, got.err
+	case <-timer.C():
+		err = fmt.Errorf("did not initialise within %s", initLimit)
+	case <-ctx.Done():
+		err = errClosed
+	}
+	if err != nil {
+		s.conn.Close() // ends the reading goroutine
+		<-first
 		s.err = fmt.Errorf("execenv: snapshot of %s: %w", fn.Name, err)
 		return
+	}
+	if s.initDuration == 0 {
+		s.initDuration = p.clk.Since(started)
+	}
+	switch {
 	case strings.HasPrefix(line, "initerror "):
 		a := answer{payload: []byte(strings.TrimSpace(strings.TrimPrefix(line, "initerror ")))}
 		var doc struct {
@@ -290,7 +316,18 @@ func (s *snapshot) read(r *bufio.Reader) {
 			break
 		}
 		f := strings.Fields(line)
-		if len(f) != 3 {
+		if len(f) != 3 && len(f) != 2 {
+			continue
+		}
+		if len(f) == 2 && f[0] == "fail" {
+			// The snapshot could not fork for that request.
+			s.mu.Lock()
+			ch := s.waiting[f[1]]
+			delete(s.waiting, f[1])
+			s.mu.Unlock()
+			if ch != nil {
+				ch <- nil
+			}
 			continue
 		}
 		switch f[0] {
@@ -365,21 +402,37 @@ func (s *snapshot) fork(ctx context.Context, vars []string, out *os.File) (*fork
 	})
 	s.writeMu.Unlock()
 	if err := errors.Join(cerr, werr); err != nil {
-		s.mu.Lock()
-		delete(s.waiting, token)
-		s.mu.Unlock()
+		s.forget(token)
 		return nil, fmt.Errorf("execenv: asking the snapshot to fork: %w", err)
 	}
+	// A fork is answered in milliseconds; the init limit bounds a
+	// snapshot that stops answering without ending.
+	timer := s.p.clk.NewTimer(s.p.initLimit())
+	defer timer.Stop()
 	select {
 	case k, ok := <-ch:
-		if !ok {
+		switch {
+		case !ok:
 			return nil, errors.New("execenv: the snapshot has ended")
+		case k == nil:
+			return nil, errors.New("execenv: the snapshot could not fork a new environment")
 		}
 		return k, nil
+	case <-timer.C():
+		s.forget(token)
+		return nil, fmt.Errorf("execenv: the snapshot did not fork within %s", initLimit)
 	case <-ctx.Done():
 		// The child, if it comes, ends with the snapshot.
+		s.forget(token)
 		return nil, ctx.Err()
 	}
+}
+
+// forget stops waiting for a fork's answer.
+func (s *snapshot) forget(token string) {
+	s.mu.Lock()
+	delete(s.waiting, token)
+	s.mu.Unlock()
 }
 
 // kill ends the snapshot and every environment forked from it.

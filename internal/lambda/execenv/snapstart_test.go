@@ -2,13 +2,17 @@ package execenv
 
 import (
 	"context"
+	"fmt"
+	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 const pySnap = `
-import os
+import os, random
 INIT_PID = os.getpid()
 print("snapshot init")
 
@@ -16,7 +20,7 @@ def handler(event, context):
     print("restored handler")
     return {"init_pid": INIT_PID, "pid": os.getpid(), "stream": context.log_stream_name,
             "env_stream": os.environ["AWS_LAMBDA_LOG_STREAM_NAME"], "api": os.environ["AWS_LAMBDA_RUNTIME_API"],
-            "init_type": os.environ["AWS_LAMBDA_INITIALIZATION_TYPE"]}
+            "init_type": os.environ["AWS_LAMBDA_INITIALIZATION_TYPE"], "rnd": random.random()}
 `
 
 const jsSnap = `
@@ -42,7 +46,7 @@ exports.handler = async (event, context) => {
   }
   return { init_pid: INIT_PID, pid: process.pid, stream: context.logStreamName,
            env_stream: process.env.AWS_LAMBDA_LOG_STREAM_NAME, api: process.env.AWS_LAMBDA_RUNTIME_API,
-           init_type: process.env.AWS_LAMBDA_INITIALIZATION_TYPE };
+           init_type: process.env.AWS_LAMBDA_INITIALIZATION_TYPE, rnd: Math.random() };
 };
 `
 
@@ -112,6 +116,9 @@ func testSnapStartRestores(t *testing.T, tc snapCase) {
 	}
 	if got[0]["init_type"] != "snap-start" {
 		t.Errorf("AWS_LAMBDA_INITIALIZATION_TYPE = %v", got[0]["init_type"])
+	}
+	if got[0]["rnd"] == got[1]["rnd"] {
+		t.Errorf("two restored environments drew the same random number: %v", got)
 	}
 	if got[0]["api"] == got[1]["api"] {
 		t.Errorf("two environments share a Runtime API: %v", got)
@@ -295,6 +302,127 @@ func TestSnapStartPrepare(t *testing.T) {
 			if n != 1 {
 				t.Errorf("Prepare of a function without SnapStart made a snapshot (%d)", n)
 			}
+		})
+	}
+}
+
+// A snapshot that never says it is ready (a timer from init hangs its
+// event loop) fails the invocation after the init limit, and Retire
+// still ends it.
+func TestSnapStartNodeHungAfterInit(t *testing.T) {
+	needNode(t)
+	p := newTestPool(t, 0)
+	fn := function("nodejs20.x", "index.handler", makeZip(t, zipFile{name: "index.js", body: `
+setTimeout(() => { for (;;) {} }, 0);
+exports.handler = async () => 1;
+`}))
+	fn.Version = "1"
+	fn.SnapStart = true
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Invoke(context.Background(), fn, Request{ID: newUUID(), Payload: []byte(`{}`)})
+		done <- err
+	}()
+	// Let init end and the snapshot hang (real time), then let the init
+	// limit pass on the fake clock.
+	time.Sleep(1500 * time.Millisecond)
+	var err error
+	deadline := time.Now().Add(10 * time.Second)
+wait:
+	for {
+		p.clk.Advance(initLimit + time.Second)
+		select {
+		case err = <-done:
+			break wait
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the invocation still waits for a hung snapshot")
+		}
+	}
+	if err == nil || !strings.Contains(err.Error(), fn.Name+": did not initialise within") {
+		t.Errorf("err = %v, want the snapshot's init limit after init", err)
+	}
+	retired := make(chan struct{})
+	go func() {
+		p.Retire(fn.Account, fn.Region, fn.Name, "")
+		close(retired)
+	}()
+	select {
+	case <-retired:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Retire hangs")
+	}
+}
+
+// A fork request the snapshot cannot serve (here: no descriptor left to
+// receive the environment's output pipe) is answered, and the invocation
+// fails at once rather than waiting for ever.
+func TestSnapStartNodeForkFailureAnswered(t *testing.T) {
+	needNode(t)
+	if _, err := exec.LookPath("prlimit"); err != nil {
+		t.Skip("no prlimit")
+	}
+	p := newTestPool(t, 0)
+	fn := function("nodejs20.x", "index.handler", makeZip(t, zipFile{name: "index.js", body: jsSnap}))
+	fn.Version = "1"
+	fn.SnapStart = true
+	if err := p.Prepare(context.Background(), fn); err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	pid := p.snaps[keyOf(fn)].tree.PID()
+	p.mu.Unlock()
+	// No descriptor number left: the one the request carries is lost.
+	if out, err := exec.Command("prlimit", "--pid", strconv.Itoa(pid), "--nofile=1:1").CombinedOutput(); err != nil {
+		t.Skipf("prlimit: %v %s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := p.Invoke(ctx, fn, Request{ID: newUUID(), Payload: []byte(`{}`)})
+	if err == nil || !strings.Contains(err.Error(), "could not fork") {
+		t.Errorf("err = %v, want the snapshot's refusal", err)
+	}
+}
+
+// A restored environment's output blocks when the log pipe is full: what
+// the function prints is all in its log (nephele's end of the pipe is
+// non-blocking, and a fork receives it as it is). Python shows it: its
+// unbuffered writes were lost on a full non-blocking pipe.
+func TestSnapStartOutputNotLost(t *testing.T) {
+	for _, tc := range []struct {
+		name, runtime, handler string
+		need                   func(*testing.T)
+		file                   zipFile
+	}{
+		{"python", "python3.12", "app.handler", needPython, zipFile{name: "app.py", body: `
+def handler(event, context):
+    for i in range(200):
+        print("line%03d " % i + "x" * 65536)
+    return "done"
+`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.need(t)
+			p := newTestPool(t, 0)
+			fn := function(tc.runtime, tc.handler, makeZip(t, tc.file))
+			fn.Version = "1"
+			fn.SnapStart = true
+			res := invoke(t, p, fn, `{}`)
+			if res.FunctionError != "" || !res.Cold {
+				t.Fatalf("cold %v, %s", res.Cold, res.Payload)
+			}
+			eventually(t, "all 200 lines in the log", func() bool {
+				n := 0
+				for _, log := range p.sink.all() {
+					for i := range 200 {
+						if strings.Contains(log, fmt.Sprintf("line%03d ", i)) {
+							n++
+						}
+					}
+				}
+				return n == 200
+			})
 		})
 	}
 }

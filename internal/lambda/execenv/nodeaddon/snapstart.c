@@ -39,6 +39,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -217,6 +218,22 @@ static int spawn(napi_env env, struct spare *s) {
   return 1;
 }
 
+static double spare_due; // when to fork the next spare, after a restore
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+// answer tells nephele how a fork request went: "pid TOKEN PID" or
+// "fail TOKEN".
+static void answer(const char *fmt, const char *token, long pid) {
+  char msg[160];
+  int n = snprintf(msg, sizeof msg, fmt, token, pid);
+  if (n > 0 && (size_t)n < sizeof msg && write_all(ctl_fd, msg, (size_t)n) < 0) _exit(0); // nephele closed the snapshot
+}
+
 static void report(const char *fmt, long a, long b) {
   char msg[96];
   int n = snprintf(msg, sizeof msg, fmt, a, b);
@@ -315,7 +332,9 @@ static napi_value Serve(napi_env env, napi_callback_info info) {
   if (write_all(ctl_fd, "ready\n", 6) < 0) _exit(0);
   while (r == 0 || r == -1) {
     struct pollfd fds[2] = {{.fd = ctl_fd, .events = POLLIN}, {.fd = wake_r, .events = POLLIN}};
-    int ready = poll(fds, 2, spare.sock < 0 ? spare_delay_ms : -1);
+    int wait = -1;
+    if (spare.sock < 0) wait = spare_due > now_ms() ? (int)(spare_due - now_ms()) + 1 : 0;
+    int ready = poll(fds, 2, wait);
     if (ready < 0) {
       if (errno == EINTR) continue;
       _exit(1);
@@ -336,6 +355,10 @@ static napi_value Serve(napi_env env, napi_callback_info info) {
       char *json = token ? strchr(token + 1, ' ') : NULL;
       int out = take_fd(&in);
       if (json == NULL || out < 0) {
+        if (token != NULL) {
+          if (json != NULL) *json = 0;
+          answer("fail %s\n", token + 1, 0);
+        }
         free(line);
         if (out >= 0) close(out);
         continue;
@@ -362,11 +385,10 @@ static napi_value Serve(napi_env env, napi_callback_info info) {
       close(out);
       handing = -1;
       json[jlen] = 0;
-      if (pid > 0) {
-        char msg[128];
-        int m = snprintf(msg, sizeof msg, "pid %s %ld\n", token, (long)pid);
-        if (m > 0 && (size_t)m < sizeof msg && write_all(ctl_fd, msg, (size_t)m) < 0) _exit(0);
-      }
+      spare_due = now_ms() + spare_delay_ms;
+      // Every request is answered: nephele waits for it.
+      if (pid > 0) answer("pid %s %ld\n", token, pid);
+      else answer("fail %s\n", token, 0);
       free(line);
     }
   }
@@ -400,6 +422,10 @@ static napi_value Wait(napi_env env, napi_callback_info info) {
   spare_sock = -1;
   int out = take_fd(&b);
   if (out < 0) _exit(0);
+  // nephele's end of the pipe is non-blocking; the environment's output
+  // blocks when the pipe is full rather than losing what it writes.
+  int fl = fcntl(out, F_GETFL);
+  if (fl >= 0) fcntl(out, F_SETFL, fl & ~O_NONBLOCK);
   dup2(out, 1);
   dup2(out, 2);
   close(out);
