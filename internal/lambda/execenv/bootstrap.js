@@ -109,6 +109,13 @@ function request(method, urlPath, body, headers) {
   });
 }
 
+// Output is written before the handler's answer, as on Lambda: node writes
+// to a pipe asynchronously, so a large print would otherwise still be
+// queued when the response goes (and lost if the environment ends).
+for (const s of [process.stdout, process.stderr]) {
+  if (s._handle && typeof s._handle.setBlocking === 'function') s._handle.setBlocking(true);
+}
+
 // Console output is prefixed as on Lambda: time, request ID, level.
 let currentRequestId;
 const write = (level, args) => {

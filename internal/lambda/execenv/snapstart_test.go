@@ -385,29 +385,34 @@ func TestSnapStartNodeForkFailureAnswered(t *testing.T) {
 	}
 }
 
-// A restored environment's output blocks when the log pipe is full: what
-// the function prints is all in its log (nephele's end of the pipe is
-// non-blocking, and a fork receives it as it is). Python shows it: its
-// unbuffered writes were lost on a full non-blocking pipe.
-func TestSnapStartOutputNotLost(t *testing.T) {
+// What a function prints is all in its log, before END, however much it
+// prints: a restored environment's output blocks when the log pipe is
+// full (nephele's end of the pipe is non-blocking, and a fork receives it
+// as it is: Python's unbuffered writes were lost), and node's writes to a
+// pipe, asynchronous by default, were still queued when the response
+// went.
+func TestOutputNotLost(t *testing.T) {
 	for _, tc := range []struct {
 		name, runtime, handler string
 		need                   func(*testing.T)
+		snap                   bool
 		file                   zipFile
 	}{
-		{"python", "python3.12", "app.handler", needPython, zipFile{name: "app.py", body: `
+		{"python restored", "python3.12", "app.handler", needPython, true, zipFile{name: "app.py", body: `
 def handler(event, context):
     for i in range(200):
         print("line%03d " % i + "x" * 65536)
     return "done"
 `}},
+		{"node restored", "nodejs20.x", "index.handler", needNode, true, zipFile{name: "index.js", body: jsPrints}},
+		{"node cold", "nodejs20.x", "index.handler", needNode, false, zipFile{name: "index.js", body: jsPrints}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.need(t)
 			p := newTestPool(t, 0)
 			fn := function(tc.runtime, tc.handler, makeZip(t, tc.file))
 			fn.Version = "1"
-			fn.SnapStart = true
+			fn.SnapStart = tc.snap
 			res := invoke(t, p, fn, `{}`)
 			if res.FunctionError != "" || !res.Cold {
 				t.Fatalf("cold %v, %s", res.Cold, res.Payload)
@@ -426,3 +431,11 @@ def handler(event, context):
 		})
 	}
 }
+
+// jsPrints prints 200 lines of 64 KiB.
+const jsPrints = `
+exports.handler = async () => {
+  for (let i = 0; i < 200; i++) console.log("line" + String(i).padStart(3, "0") + " " + "x".repeat(65536));
+  return "done";
+};
+`
