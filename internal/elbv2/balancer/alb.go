@@ -36,31 +36,46 @@ func (h *albHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 		q.clientIP = ap.Addr()
 	}
-	for i := range v.cfg.Rules {
-		rule := &v.cfg.Rules[i]
-		if !matchRule(rule, &q) {
-			continue
-		}
-		a := finalAction(rule)
-		if a == nil {
-			break
-		}
-		switch a.Type {
-		case "forward":
-			h.forward(w, r, v, &q, a)
-		case "redirect":
-			lb.stats.redirects.Add(1)
-			h.redirect(w, r, v, a.Redirect)
-		case "fixed-response":
-			lb.stats.fixed.Add(1)
-			fixedResponse(w, a.Fixed)
-		default:
-			h.elbError(w, v, http.StatusInternalServerError)
-		}
+	a := ruleAction(v, &q)
+	if a == nil {
+		// A listener always has a default rule; without one ELB has
+		// nothing to do.
+		h.elbError(w, v, http.StatusServiceUnavailable)
 		return
 	}
-	// A listener always has a default rule; without one ELB has nothing to do.
-	h.elbError(w, v, http.StatusServiceUnavailable)
+	switch a.Type {
+	case "forward":
+		h.forward(w, r, v, &q, a)
+	case "redirect":
+		lb.stats.redirects.Add(1)
+		h.redirect(w, r, v, a.Redirect)
+	case "fixed-response":
+		lb.stats.fixed.Add(1)
+		fixedResponse(w, a.Fixed)
+	default:
+		h.elbError(w, v, http.StatusInternalServerError)
+	}
+}
+
+// ruleAction is the action the listener's rules give a request: the
+// final action of the first rule, by priority, whose conditions match;
+// nil when none matches or that rule has no action.
+func ruleAction(v *listenerView, q *request) *Action {
+	for i := range v.cfg.Rules {
+		rule := &v.cfg.Rules[i]
+		if matchRule(rule, q) {
+			return finalAction(rule)
+		}
+	}
+	return nil
+}
+
+// redirectCode is the status of a redirect action: 301 or 302.
+func redirectCode(rd *Redirect) int {
+	if rd != nil && rd.StatusCode == "HTTP_301" {
+		return http.StatusMovedPermanently
+	}
+	return http.StatusFound
 }
 
 // finalAction is the rule's terminal action: the last one in Order
@@ -395,13 +410,9 @@ func writeELBPage(w http.ResponseWriter, code int) {
 
 // redirect answers a redirect action, filling ELB's #{...} placeholders.
 func (h *albHandler) redirect(w http.ResponseWriter, r *http.Request, v *listenerView, rd *Redirect) {
-	code := http.StatusFound
-	if rd != nil && rd.StatusCode == "HTTP_301" {
-		code = http.StatusMovedPermanently
-	}
 	u := redirectURL(rd, r, v.cfg.Protocol, v.realPort, v.lb.portMap)
 	w.Header().Set("Location", u)
-	writeELBPage(w, code)
+	writeELBPage(w, redirectCode(rd))
 }
 
 // redirectURL builds the Location of a redirect. A port that is another

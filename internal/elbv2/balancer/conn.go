@@ -239,38 +239,24 @@ func (ac *albConn) serveRequest(v *listenerView, n int) (keep, handoff bool) {
 	q := request{h: h, clientIP: ac.client}
 	ac.extra = ac.extra[:0]
 	lb := v.lb
-	for i := range v.cfg.Rules {
-		rule := &v.cfg.Rules[i]
-		if !matchRule(rule, &q) {
-			continue
-		}
-		a := finalAction(rule)
-		if a == nil {
-			break
-		}
-		switch a.Type {
-		case "forward":
-			return ac.forward(v, &q, a, n)
-		case "redirect":
-			lb.stats.requests.Add(1)
-			lb.stats.redirects.Add(1)
-			code := http.StatusFound
-			if a.Redirect != nil && a.Redirect.StatusCode == "HTTP_301" {
-				code = http.StatusMovedPermanently
-			}
-			loc := redirectURLOf(a.Redirect, q.hostName(), q.escapedPath(), q.rawQuery(), v.cfg.Protocol, v.realPort, lb.portMap)
-			return ac.writePage(code, loc, h.close) && ac.skipBody(n), false
-		case "fixed-response":
-			lb.stats.requests.Add(1)
-			lb.stats.fixed.Add(1)
-			return ac.writeFixed(a.Fixed, h.close) && ac.skipBody(n), false
-		default:
-			lb.stats.requests.Add(1)
-			return ac.elbError(v, http.StatusInternalServerError, n), false
-		}
+	a := ruleAction(v, &q)
+	if a != nil && a.Type == "forward" {
+		return ac.forward(v, &q, a, n) // counts the request unless handed off
 	}
 	lb.stats.requests.Add(1)
-	return ac.elbError(v, http.StatusServiceUnavailable, n), false
+	switch {
+	case a == nil:
+		return ac.elbError(v, http.StatusServiceUnavailable, n), false
+	case a.Type == "redirect":
+		lb.stats.redirects.Add(1)
+		loc := redirectURLOf(a.Redirect, q.hostName(), q.escapedPath(), q.rawQuery(), v.cfg.Protocol, v.realPort, lb.portMap)
+		return ac.writePage(redirectCode(a.Redirect), loc, h.close) && ac.skipBody(n), false
+	case a.Type == "fixed-response":
+		lb.stats.fixed.Add(1)
+		return ac.writeFixed(a.Fixed, h.close) && ac.skipBody(n), false
+	default:
+		return ac.elbError(v, http.StatusInternalServerError, n), false
+	}
 }
 
 // skipBody consumes the request's head (n bytes) and body, after the
