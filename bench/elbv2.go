@@ -21,6 +21,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/nephele-dev/nephele/internal/benchnginx"
 )
 
 // The ELBv2 figures: HTTP requests per second through a real ALB listener
@@ -526,32 +528,7 @@ func startNginx(t1, t2 string) (string, int, func(), string) {
 	if err != nil {
 		return "", 0, nil, err.Error()
 	}
-	conf := fmt.Sprintf(`daemon off;
-worker_processes auto;
-worker_rlimit_nofile 8192;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path %[1]s/body;
-  proxy_temp_path %[1]s/proxy;
-  fastcgi_temp_path %[1]s/fastcgi;
-  uwsgi_temp_path %[1]s/uwsgi;
-  scgi_temp_path %[1]s/scgi;
-  upstream targets { server %[2]s; server %[3]s; keepalive 512; }
-  server {
-    listen %[4]s;
-    location / {
-      proxy_pass http://targets;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;
-    }
-  }
-}
-`, dir, t1, t2, addr)
+	conf := benchnginx.Config(dir, addr, t1, t2)
 	path := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		os.RemoveAll(dir)

@@ -1,7 +1,6 @@
 package balancer
 
 import (
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -9,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nephele-dev/nephele/internal/benchnginx"
 )
 
 // BenchmarkNginx is BenchmarkProxy's peer: nginx as a keep-alive reverse
@@ -27,31 +28,7 @@ func BenchmarkNginx(b *testing.B) {
 	addr := ln.Addr().String()
 	ln.Close()
 	dir := b.TempDir()
-	conf := fmt.Sprintf(`daemon off;
-worker_processes auto;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path %[1]s/body;
-  proxy_temp_path %[1]s/proxy;
-  fastcgi_temp_path %[1]s/fastcgi;
-  uwsgi_temp_path %[1]s/uwsgi;
-  scgi_temp_path %[1]s/scgi;
-  upstream targets { server %[2]s; server %[3]s; keepalive 512; }
-  server {
-    listen %[4]s;
-    location / {
-      proxy_pass http://targets;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;
-    }
-  }
-}
-`, dir, t1.Listener.Addr(), t2.Listener.Addr(), addr)
+	conf := benchnginx.Config(dir, addr, t1.Listener.Addr().String(), t2.Listener.Addr().String())
 	path := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		b.Fatal(err)
